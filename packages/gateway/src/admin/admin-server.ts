@@ -1,0 +1,56 @@
+// The admin listener: status and metrics for operators and outside checks.
+// It has no authentication, so the config defaults it to loopback and the
+// gateway warns when it is bound anywhere else.
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { ListenAddress } from '../config/parse-values.ts';
+import type { Gateway } from '../gateway.ts';
+
+export interface AdminServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export async function startAdmin(address: ListenAddress, gateway: Gateway): Promise<AdminServer> {
+  const server = http.createServer((req, res) => {
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('405 Method Not Allowed\n');
+      return;
+    }
+    switch (path) {
+      case '/status':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(gateway.status(), null, 2) + '\n');
+        return;
+      case '/metrics':
+        gateway.metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': gateway.metrics.registry.contentType }).end(text),
+          (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
+        );
+        return;
+      case '/':
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('rampart admin\n\nGET /status   servers, health, in-flight and served counts (JSON)\nGET /metrics  Prometheus metrics\n');
+        return;
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found\n');
+    }
+  });
+  server.listen({ port: address.port, host: address.host ?? '127.0.0.1' });
+  await once(server, 'listening');
+  if (address.host === undefined || !LOOPBACK.has(address.host)) {
+    gateway.logger.warn({ admin: address }, 'the admin listener is reachable from other hosts and has no authentication');
+  }
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

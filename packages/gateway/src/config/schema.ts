@@ -1,0 +1,120 @@
+// The configuration schema is the single source of truth (as in Fastify):
+// the loader validates against it, `npm run docs` renders docs/config.md and
+// docs/rampart.schema.json from it. Every key has a description and, where it
+// is optional, its default.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Duration = (description: string, def: string) =>
+  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)\\s*$' })], {
+    description: `${description} A number of milliseconds or a string such as \`500ms\`, \`10s\`, \`2m\`.`,
+    default: def,
+  });
+
+const Listen = (description: string, def?: string | number) =>
+  Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.String({ minLength: 1 })], {
+    description: `${description} A port (all interfaces), or \`host:port\` (\`127.0.0.1:8080\`, \`[::1]:8080\`).`,
+    ...(def === undefined ? {} : { default: def }),
+  });
+
+export const BALANCE_METHODS = ['random', 'round-robin', 'least-connections', 'weighted-round-robin', 'p2c', 'hash', 'ewma'] as const;
+
+const Upstream = Type.Object(
+  {
+    servers: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: 'Existing servers, as `http://host:port` URLs (no path, no query).',
+    }),
+    balance: Type.Union(
+      BALANCE_METHODS.map((m) => Type.Literal(m)),
+      { description: 'How a server is chosen for each request.', default: 'round-robin' },
+    ),
+    sticky: Type.Boolean({ description: 'Pin each client to one server with a signed affinity cookie.', default: false }),
+    health: Type.Optional(
+      Type.Object(
+        {
+          path: Type.String({ pattern: '^/', description: 'Path of the heartbeat request.' }),
+          interval: Type.Optional(Duration('Time between heartbeats.', '2s')),
+          timeout: Type.Optional(Duration('A heartbeat that takes longer fails.', '1s')),
+          rise: Type.Optional(Type.Integer({ minimum: 1, description: 'Passes in a row that make a server healthy.', default: 2 })),
+          fall: Type.Optional(Type.Integer({ minimum: 1, description: 'Failures in a row that make a server unhealthy.', default: 3 })),
+        },
+        { additionalProperties: false, description: 'Active health checking (heartbeat) of every server.' },
+      ),
+    ),
+    connectTimeout: Duration('Time allowed to open a connection to a server; past it the client gets 502.', '5s'),
+    headersTimeout: Duration('Time allowed between the end of the request and the response headers; past it the client gets 504.', '60s'),
+    idleTimeout: Duration('Longest silence from a server in the middle of a response; past it the response is cut short (504 if nothing was sent yet).', '60s'),
+    keepAlive: Type.Object(
+      {
+        maxIdle: Type.Integer({ minimum: 0, description: 'Idle connections kept open per server.', default: 128 }),
+        idleTimeout: Duration('An idle pooled connection is closed after this long.', '30s'),
+      },
+      { additionalProperties: false, description: 'Reuse of connections to the servers.', default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Route = Type.Object(
+  {
+    path: Type.String({ pattern: '^/', description: 'Path prefix this route matches; the longest matching prefix wins. `/api` matches `/api` and `/api/...`, not `/apix`.' }),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'Host this route matches (case-insensitive, port ignored); `*.example.com` matches any subdomain. Routes with a host win over routes without one.' })),
+    upstream: Type.String({ minLength: 1, description: 'Name of the upstream (a key of `upstreams`) that serves this route.' }),
+    cache: Type.Boolean({ description: 'Serve this route from the edge cache.', default: false }),
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Largest request body accepted on this route, overriding `limits.maxBodyBytes`.' })),
+    retryNonIdempotent: Type.Boolean({ description: 'Reserved: allow retrying POST/PATCH on this route.', default: false }),
+    middleware: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      description: 'Middleware for this route, in order, each `{ <name>: <options> }`. Options are validated when the config loads.',
+      default: [],
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    listen: Listen('Where clients connect (HTTP/1.1).', 8080),
+    admin: Type.Union([Listen('Admin listener: /status, /metrics.'), Type.Literal(false)], {
+      description: 'Admin listener serving `GET /status` and `GET /metrics`; `false` turns it off. Bind it to loopback: it has no authentication.',
+      default: '127.0.0.1:9901',
+    }),
+    trustedProxies: Type.Array(Type.String({ minLength: 1 }), {
+      description: 'Addresses or CIDR ranges of proxies in front of rampart whose `X-Forwarded-*` and `Forwarded` headers are kept and extended. From any other peer these headers are replaced.',
+      default: [],
+    }),
+    limits: Type.Object(
+      {
+        maxHeaderBytes: Type.Integer({ minimum: 1024, description: 'Largest request head (request line and headers); larger gets 431.', default: 16384 }),
+        maxHeaders: Type.Integer({ minimum: 1, description: 'Most header fields in a request; more gets 431.', default: 100 }),
+        maxBodyBytes: Type.Integer({ minimum: 0, description: 'Largest request body; larger gets 413 (per route: `routes[].maxBodyBytes`).', default: 10485760 }),
+        maxConnections: Type.Integer({ minimum: 1, description: 'Most client connections open at once; more are closed at accept.', default: 10000 }),
+        headersTimeout: Duration('Time allowed to receive a whole request head, against slowloris; past it the client gets 408.', '10s'),
+        bodyTimeout: Duration('Longest silence from a client while it sends a body; past it the request is ended with 408.', '30s'),
+        keepAliveTimeout: Duration('An idle client connection is closed after this long.', '60s'),
+        maxRequestsPerConnection: Type.Integer({ minimum: 0, description: 'Requests served on one client connection before it is closed; 0 is no limit.', default: 0 }),
+      },
+      { additionalProperties: false, description: 'Limits on what clients may send.', default: {} },
+    ),
+    shutdownGrace: Duration('On SIGTERM, how long in-flight requests may take to finish.', '30s'),
+    log: Type.Object(
+      {
+        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+          description: 'Least severe level written.',
+          default: 'info',
+        }),
+        access: Type.Boolean({ description: 'Write one JSON line per request.', default: true }),
+      },
+      { additionalProperties: false, description: 'Logging (pino JSON lines on stdout).', default: {} },
+    ),
+    upstreams: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), Upstream, {
+      description: 'Named groups of servers that routes send requests to.',
+    }),
+    routes: Type.Array(Route, { minItems: 1, description: 'Which requests go to which upstream.' }),
+  },
+  { additionalProperties: false, $id: 'https://rampart.dev/schema/gateway.json', title: 'rampart gateway configuration' },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawUpstream = Static<typeof Upstream>;
+export type RawRoute = Static<typeof Route>;
+export type { TSchema };

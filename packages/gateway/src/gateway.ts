@@ -1,0 +1,238 @@
+// The gateway: an entrypoint (HTTP/1.1 listener), the routes built from the
+// config with their middleware chains, the upstreams with their pools, and
+// the admin listener. A reload swaps routes and upstreams in one assignment.
+import net from 'node:net';
+import { once } from 'node:events';
+import type { GatewayConfig } from './config/load.ts';
+import { compose } from './middleware/compose.ts';
+import { Router, type CompiledRoute } from './router/router.ts';
+import { Upstream, type UpstreamObserver } from './upstream/upstream.ts';
+import { Http1Connection, type RequestRecord } from './entrypoint/http1-connection.ts';
+import type { EntrypointContext } from './entrypoint/context.ts';
+import type { BadRequestError } from './errors.ts';
+import { GatewayMetrics } from './observability/metrics.ts';
+import { createLogger, type Logger } from './observability/log.ts';
+import { startAdmin, type AdminServer } from './admin/admin-server.ts';
+
+interface Runtime {
+  readonly config: GatewayConfig;
+  readonly router: Router;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly loadedAt: Date;
+}
+
+export interface GatewayOptions {
+  readonly logger?: Logger;
+}
+
+export interface ServerStatus {
+  id: string;
+  url: string;
+  state: string;
+  inflight: number;
+  served: number;
+  failed: number;
+  connections: { open: number; idle: number };
+}
+
+export class Gateway {
+  readonly logger: Logger;
+  readonly metrics = new GatewayMetrics();
+  #runtime: Runtime;
+  #server: net.Server | null = null;
+  #admin: AdminServer | null = null;
+  readonly #connections = new Set<Http1Connection>();
+  readonly #tunnels = new Set<Http1Connection>();
+  #shuttingDown = false;
+  #inflight = 0;
+  readonly #ctx: EntrypointContext;
+  readonly #observer: UpstreamObserver;
+
+  private constructor(config: GatewayConfig, options: GatewayOptions) {
+    this.logger = options.logger ?? createLogger(config.log.level);
+    this.#observer = {
+      onExchangeFinish: (upstream, _server, _exchange, error) => {
+        if (error && error.code !== 'RAMPART_ERR_CLIENT_ABORTED') this.metrics.upstreamErrors.labels(upstream.name, error.code).inc();
+      },
+    };
+    this.#runtime = this.#build(config, undefined);
+    const metrics = this.metrics;
+    this.#ctx = {
+      config: () => this.#runtime.config,
+      router: () => this.#runtime.router,
+      shuttingDown: () => this.#shuttingDown,
+      isTrustedProxy: (address) => {
+        const list = this.#runtime.config.trustedProxies;
+        return list !== null && list.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
+      },
+      onRequestStart: () => {
+        this.#inflight++;
+        metrics.inflight.inc();
+      },
+      onRequestDone: (record) => this.#requestDone(record),
+      onRejected: (error, remote) => this.#rejected(error, remote),
+      onTunnelOpen: (conn) => this.#tunnels.add(conn),
+      onConnectionClose: (conn) => {
+        this.#connections.delete(conn);
+        this.#tunnels.delete(conn);
+        metrics.connections.dec();
+      },
+    };
+  }
+
+  /** Starts the listeners; resolves once both accept connections. */
+  static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+    const gateway = new Gateway(config, options);
+    await gateway.#listen();
+    return gateway;
+  }
+
+  get config(): GatewayConfig {
+    return this.#runtime.config;
+  }
+
+  /** Actual port of the client listener (useful with `listen: 0`). */
+  get port(): number {
+    return (this.#server?.address() as net.AddressInfo | null)?.port ?? 0;
+  }
+
+  get adminPort(): number {
+    return this.#admin?.port ?? 0;
+  }
+
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  async #listen(): Promise<void> {
+    const config = this.#runtime.config;
+    const server = net.createServer({ noDelay: true });
+    server.maxConnections = config.limits.maxConnections;
+    server.on('connection', (socket) => {
+      const conn = new Http1Connection(socket, this.#ctx);
+      this.#connections.add(conn);
+      this.metrics.connections.inc();
+      if (this.#shuttingDown) conn.closeGracefully();
+    });
+    server.on('drop', () => this.metrics.rejected.labels('max-connections').inc());
+    server.listen({ port: config.listen.port, host: config.listen.host, backlog: 1024 });
+    await once(server, 'listening');
+    this.#server = server;
+    if (config.admin !== null) this.#admin = await startAdmin(config.admin, this);
+    this.logger.info({ listen: this.port, admin: this.adminPort || null, file: config.file }, 'gateway listening');
+  }
+
+  /**
+   * Applies a new configuration: new requests use it at once, requests in
+   * flight finish on the old one, client connections stay open. The listen
+   * and admin addresses are fixed at start; a change there needs a restart.
+   */
+  reload(config: GatewayConfig): void {
+    const previous = this.#runtime;
+    const next = this.#build(config, previous);
+    this.#runtime = next;
+    if (this.#server) this.#server.maxConnections = config.limits.maxConnections;
+    for (const [name, upstream] of previous.upstreams) upstream.retire(next.upstreams.get(name));
+    const ignored: string[] = [];
+    if (!sameAddress(previous.config.listen, config.listen)) ignored.push('listen');
+    if (JSON.stringify(previous.config.admin) !== JSON.stringify(config.admin)) ignored.push('admin');
+    this.logger.level = config.log.level;
+    this.metrics.configReloads.labels('applied').inc();
+    this.logger.info({ file: config.file, routes: config.routes.length, upstreams: config.upstreams.size, needsRestart: ignored.length ? ignored : undefined }, 'configuration reloaded');
+  }
+
+  #build(config: GatewayConfig, previous: Runtime | undefined): Runtime {
+    const upstreams = new Map<string, Upstream>();
+    for (const [name, u] of config.upstreams) upstreams.set(name, new Upstream(u, this.#observer, previous?.upstreams.get(name)));
+    const routes: CompiledRoute[] = config.routes.map((route) => {
+      const upstream = upstreams.get(route.upstream)!;
+      return { config: route, dispatch: compose(route.middleware, upstream.dispatch, { route, logger: this.logger }) };
+    });
+    return { config, router: new Router(routes), upstreams, loadedAt: new Date() };
+  }
+
+  #requestDone(record: RequestRecord): void {
+    this.#inflight--;
+    this.metrics.inflight.dec();
+    const now = process.hrtime.bigint();
+    const seconds = Number(now - record.startedAt) / 1e9;
+    this.metrics.observeRequest(record.route ?? '(none)', record.status, seconds);
+    if (!this.#runtime.config.log.access) return;
+    this.logger.info({
+      method: record.method,
+      path: record.target,
+      host: record.host,
+      remote: record.remote,
+      route: record.route,
+      server: record.server,
+      status: record.status,
+      bytesIn: record.bytesIn,
+      bytesOut: record.bytesOut,
+      ms: Math.round(seconds * 1e6) / 1e3,
+      upstreamMs: record.headersAt === 0n ? null : Math.round(Number(record.headersAt - record.startedAt) / 1e3) / 1e3,
+      error: record.error?.code,
+    });
+  }
+
+  #rejected(error: BadRequestError, remote: string): void {
+    this.metrics.rejected.labels(String(error.status)).inc();
+    this.logger.warn({ remote, status: error.status, reason: error.message }, 'request refused');
+  }
+
+  status(): Record<string, unknown> {
+    const upstreams: Record<string, unknown> = {};
+    for (const [name, upstream] of this.#runtime.upstreams) {
+      upstreams[name] = {
+        balance: upstream.config.balance,
+        servers: upstream.servers.map(
+          (s): ServerStatus => ({
+            id: s.config.id,
+            url: s.config.url,
+            state: s.state,
+            inflight: s.inflight,
+            served: s.served,
+            failed: s.failed,
+            connections: { open: s.pool.openConnections, idle: s.pool.idleConnections },
+          }),
+        ),
+        autoscale: null,
+      };
+    }
+    return {
+      upstreams,
+      routes: this.#runtime.config.routes.map((r) => ({ path: r.path, host: r.host ?? null, upstream: r.upstream })),
+      config: { file: this.#runtime.config.file, loadedAt: this.#runtime.loadedAt.toISOString() },
+      connections: this.#connections.size,
+      inflight: this.#inflight,
+      shuttingDown: this.#shuttingDown,
+    };
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish within
+   * `graceMs`, close idle keep-alive connections at once, then force-close
+   * whatever is left.
+   */
+  async close(graceMs = this.#runtime.config.shutdownGraceMs): Promise<{ forced: number }> {
+    this.#shuttingDown = true;
+    const server = this.#server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const conn of this.#connections) conn.closeGracefully();
+    for (const conn of this.#tunnels) conn.socket.destroy();
+    const deadline = Date.now() + graceMs;
+    while (this.#connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(20, Math.max(1, deadline - Date.now()))));
+    }
+    const forced = this.#connections.size;
+    for (const conn of this.#connections) conn.socket.destroy();
+    await closed;
+    for (const upstream of this.#runtime.upstreams.values()) upstream.retire(undefined);
+    await this.#admin?.close();
+    this.logger.info({ forced }, 'gateway stopped');
+    return { forced };
+  }
+}
+
+function sameAddress(a: GatewayConfig['listen'], b: GatewayConfig['listen']): boolean {
+  return a.port === b.port && a.host === b.host;
+}
