@@ -1,32 +1,16 @@
-import { gatewayCommand, GATEWAY_HELP } from './commands/gateway.ts';
-import { checkCommand, CHECK_HELP } from './commands/check.ts';
-import { demoCommand, DEMO_HELP } from './commands/demo.ts';
-
-const HELP = `rampart: take a web application from one server to many, securely.
-
-Usage: rampart <command> [options]
-
-Commands:
-  gateway   run the gateway from a config file           rampart gateway -c rampart.yaml
-  check     validate a config file, print every problem  rampart check -c rampart.yaml
-  demo      the gateway in front of three demo servers   rampart demo
-
-Options:
-  -h, --help     help for rampart or for a command (rampart gateway --help)
-  -v, --version  print the version
-
-Docs: docs/config.md (every config key), docs/ARCHITECTURE.md (how a request flows).
-`;
+import { HELP, GATEWAY_HELP, CHECK_HELP, DEMO_HELP } from './help.ts';
 
 interface Command {
   run(args: string[]): Promise<number>;
   help: string;
 }
 
+// Loaded on use: the gateway package takes a good fraction of a second to
+// load, which help, version and typos should not pay.
 const COMMANDS: Record<string, Command> = {
-  gateway: { run: gatewayCommand, help: GATEWAY_HELP },
-  check: { run: checkCommand, help: CHECK_HELP },
-  demo: { run: demoCommand, help: DEMO_HELP },
+  gateway: { run: async (args) => (await import('./commands/gateway.ts')).gatewayCommand(args), help: GATEWAY_HELP },
+  check: { run: async (args) => (await import('./commands/check.ts')).checkCommand(args), help: CHECK_HELP },
+  demo: { run: async (args) => (await import('./commands/demo.ts')).demoCommand(args), help: DEMO_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -118,7 +118,17 @@ export class Gateway {
     server.listen({ port: config.listen.port, host: config.listen.host, backlog: 1024 });
     await once(server, 'listening');
     this.#server = server;
-    if (config.admin !== null) this.#admin = await startAdmin(config.admin, this);
+    if (config.admin !== null) {
+      try {
+        this.#admin = await startAdmin(config.admin, this);
+      } catch (err) {
+        // Half a gateway is worse than none: without this the client listener
+        // would stay open and keep the process alive after start() failed.
+        server.close();
+        for (const upstream of this.#runtime.upstreams.values()) upstream.retire(undefined);
+        throw err;
+      }
+    }
     this.logger.info({ listen: this.port, admin: this.adminPort || null, file: config.file }, 'gateway listening');
   }
 
@@ -127,7 +137,7 @@ export class Gateway {
    * flight finish on the old one, client connections stay open. The listen
    * and admin addresses are fixed at start; a change there needs a restart.
    */
-  reload(config: GatewayConfig): void {
+  reload(config: GatewayConfig, why?: string): void {
     const previous = this.#runtime;
     const next = this.#build(config, previous);
     this.#runtime = next;
@@ -138,7 +148,7 @@ export class Gateway {
     if (JSON.stringify(previous.config.admin) !== JSON.stringify(config.admin)) ignored.push('admin');
     this.logger.level = config.log.level;
     this.metrics.configReloads.labels('applied').inc();
-    this.logger.info({ file: config.file, routes: config.routes.length, upstreams: config.upstreams.size, needsRestart: ignored.length ? ignored : undefined }, 'configuration reloaded');
+    this.logger.info({ file: config.file, why, routes: config.routes.length, upstreams: config.upstreams.size, needsRestart: ignored.length ? ignored : undefined }, 'configuration reloaded');
   }
 
   #build(config: GatewayConfig, previous: Runtime | undefined): Runtime {
@@ -171,7 +181,7 @@ export class Gateway {
       ms: Math.round(seconds * 1e6) / 1e3,
       upstreamMs: record.headersAt === 0n ? null : Math.round(Number(record.headersAt - record.startedAt) / 1e3) / 1e3,
       error: record.error?.code,
-    });
+    }, 'request');
   }
 
   #rejected(error: BadRequestError, remote: string): void {
@@ -195,7 +205,8 @@ export class Gateway {
             connections: { open: s.pool.openConnections, idle: s.pool.idleConnections },
           }),
         ),
-        autoscale: null,
+        // The supervisor fills this in for upstreams it runs; fixed server lists do not scale.
+        autoscale: { enabled: false },
       };
     }
     return {

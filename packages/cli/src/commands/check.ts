@@ -1,14 +1,6 @@
 import { loadConfigFile, ConfigError } from '@rampart/gateway';
 import { parseOrExit } from '../args.ts';
-
-export const CHECK_HELP = `Usage: rampart check -c <file>
-
-Validates a gateway config file and prints every problem with its key path.
-Exits 0 when the file is valid, 1 when it is not.
-
-Options:
-  -c, --config <file>  the YAML config file (default: rampart.yaml)
-`;
+import { CHECK_HELP } from '../help.ts';
 
 export async function checkCommand(args: string[]): Promise<number> {
   const values = parseOrExit(args, { config: { type: 'string', short: 'c', default: 'rampart.yaml' } }, CHECK_HELP);

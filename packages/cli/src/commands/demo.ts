@@ -4,19 +4,8 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Gateway, parseConfig, createLogger } from '@rampart/gateway';
 import { parseOrExit } from '../args.ts';
-import { runUntilSignalled } from './gateway.ts';
-
-export const DEMO_HELP = `Usage: rampart demo [--port 8080] [--admin 127.0.0.1:9901] [--instances 3]
-
-Starts demo app servers on free loopback ports and the gateway in front of
-them, round-robin. Open http://localhost:8080/ and reload: each answer names
-the instance that served it. Admin: http://127.0.0.1:9901/status, /metrics.
-
-Options:
-  --port <port>        gateway port (default 8080)
-  --admin <host:port>  admin listener (default 127.0.0.1:9901)
-  --instances <n>      demo servers to start (default 3)
-`;
+import { DEMO_HELP } from '../help.ts';
+import { runUntilSignalled, describeListenError } from './gateway.ts';
 
 export async function demoCommand(args: string[]): Promise<number> {
   const values = parseOrExit(
@@ -54,7 +43,17 @@ routes:
     upstream: demo
 `;
   const config = parseConfig(yaml, '<demo>');
-  const gateway = await Gateway.start(config, { logger: createLogger('info') });
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start(config, { logger: createLogger('info') });
+  } catch (err) {
+    const listenError = describeListenError(err);
+    if (listenError === null) throw err;
+    process.stderr.write(`rampart demo: ${listenError}; choose others with --port and --admin\n`);
+    // The demo servers' IPC channels would keep this process alive.
+    stopChildren();
+    return 1;
+  }
   process.stdout.write(`\nrampart demo: http://localhost:${gateway.port}/ -> ${count} servers; admin http://127.0.0.1:${gateway.adminPort}/status\n\n`);
   runUntilSignalled(gateway, null, false);
   return 0;

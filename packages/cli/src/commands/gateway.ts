@@ -2,25 +2,9 @@ import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Gateway, loadConfigFile, ConfigError, createLogger, type GatewayConfig } from '@rampart/gateway';
+import { Gateway, loadConfigFile, parseConfig, ConfigError, createLogger, type GatewayConfig } from '@rampart/gateway';
 import { parseOrExit } from '../args.ts';
-
-export const GATEWAY_HELP = `Usage: rampart gateway -c <file>
-
-Runs the gateway from a YAML config file (see docs/config.md).
-
-Signals:
-  SIGHUP           reload the config file (so does saving it)
-  SIGTERM, SIGINT  graceful shutdown: stop accepting, finish in-flight requests
-                   within shutdownGrace, exit 0
-
-A config file that fails validation is refused with every problem listed;
-at start the command exits 2, on reload the running config stays in force.
-
-Options:
-  -c, --config <file>  the YAML config file (default: rampart.yaml)
-      --no-watch       do not reload when the file changes
-`;
+import { GATEWAY_HELP } from '../help.ts';
 
 export async function gatewayCommand(args: string[]): Promise<number> {
   const values = parseOrExit(args, { config: { type: 'string', short: 'c', default: 'rampart.yaml' }, 'no-watch': { type: 'boolean', default: false } }, GATEWAY_HELP);
@@ -35,9 +19,34 @@ export async function gatewayCommand(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const gateway = await Gateway.start(config, { logger: createLogger(config.log.level) });
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start(config, { logger: createLogger(config.log.level) });
+  } catch (err) {
+    const listenError = describeListenError(err);
+    if (listenError === null) throw err;
+    process.stderr.write(`rampart gateway: ${listenError}\n`);
+    return 1;
+  }
   runUntilSignalled(gateway, file, !values['no-watch']);
   return 0;
+}
+
+/** A listener that cannot open is an operator's problem: say which address and why, without a stack. */
+export function describeListenError(err: unknown): string | null {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const host = e.address?.includes(':') ? `[${e.address}]` : e.address;
+  const where = host === undefined ? '' : ` ${host}:${e.port}`;
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on${where}: the address is already in use (another rampart, or another server?)`;
+    case 'EACCES':
+      return `cannot listen on${where}: permission denied (ports below 1024 need privileges)`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on${where}: no local interface has that address`;
+    default:
+      return null;
+  }
 }
 
 export function runUntilSignalled(gateway: Gateway, file: string | null, watchFile: boolean): void {
@@ -46,12 +55,15 @@ export function runUntilSignalled(gateway: Gateway, file: string | null, watchFi
   let reloading: Promise<void> | null = null;
   const reload = async (why: string) => {
     if (file === null) return;
-    const text = await readFile(file, 'utf8').catch(() => null);
-    const hash = text === null ? '' : createHash('sha256').update(text).digest('hex');
+    // One read serves both the change check and the parse, so the config
+    // applied is the text that was hashed.
+    const text = await readFile(file, 'utf8').catch((err: unknown) => err as Error);
+    const hash = typeof text === 'string' ? createHash('sha256').update(text).digest('hex') : '';
     if (why === 'file changed' && hash === lastHash) return;
     lastHash = hash;
     try {
-      gateway.reload(await loadConfigFile(file));
+      if (typeof text !== 'string') throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${text.message}` }]);
+      gateway.reload(parseConfig(text, file), why);
     } catch (err) {
       gateway.metrics.configReloads.labels('refused').inc();
       if (err instanceof ConfigError) logger.error({ file, why, problems: err.problems }, 'configuration refused; the previous one stays in force');
@@ -81,7 +93,12 @@ export function runUntilSignalled(gateway: Gateway, file: string | null, watchFi
   }
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal (Ctrl-C again) means: stop waiting for the grace period.
+      logger.warn({ signal }, 'second signal: exiting without waiting for in-flight requests');
+      logger.flush();
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
     gateway.close().then(

@@ -1,6 +1,6 @@
 // The admin listener: status and metrics for operators and outside checks.
-// It has no authentication, so the config defaults it to loopback and the
-// gateway warns when it is bound anywhere else.
+// It has no authentication, so the config defaults it to loopback, a bare
+// port binds loopback too, and the gateway warns when it is bound anywhere else.
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -42,7 +42,9 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
   });
   server.listen({ port: address.port, host: address.host ?? '127.0.0.1' });
   await once(server, 'listening');
-  if (address.host === undefined || !LOOPBACK.has(address.host)) {
+  // A bare port binds loopback (above): reachable from elsewhere only when a
+  // non-loopback host was written out.
+  if (address.host !== undefined && !LOOPBACK.has(address.host)) {
     gateway.logger.warn({ admin: address }, 'the admin listener is reachable from other hosts and has no authentication');
   }
   return {

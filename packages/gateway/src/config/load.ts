@@ -7,7 +7,7 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
-import { ConfigSchema, type RawConfig } from './schema.ts';
+import { ConfigSchema, IMPLEMENTED_BALANCE_METHODS, type RawConfig } from './schema.ts';
 import { applyDefaults } from './defaults.ts';
 import { parseDuration, parseListen, parseServerUrl, type ListenAddress, type ServerAddress } from './parse-values.ts';
 import { middlewareRegistry } from '../middleware/registry.ts';
@@ -77,14 +77,20 @@ export function parseConfig(text: string, file = '<config>'): GatewayConfig {
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: e.message.split('\n')[0] ?? e.message };
+        // linePos is only filled in with prettyErrors, whose multi-line
+        // excerpt does not fit a one-line problem; the offset is always there.
+        const pos = lines.linePos(e.pos[0]);
+        return { path: `line ${pos.line}, column ${pos.col}`, message: e.message.split('\n')[0] ?? e.message };
       }),
     );
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(file, [{ path: '', message: 'the file must hold a YAML mapping (listen, upstreams, routes, ...)' }]);
+  if (raw === null || raw === undefined) {
+    throw new ConfigError(file, [{ path: '', message: 'the file is empty; it must hold a YAML mapping with at least upstreams and routes' }]);
+  }
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    const got = Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
+    throw new ConfigError(file, [{ path: '', message: `the file must hold a YAML mapping (listen, upstreams, routes, ...), not ${got}` }]);
   }
   const withDefaults = applyDefaults(ConfigSchema, raw);
   const located = (segments: (string | number)[], message: string): ConfigProblem => {
@@ -94,10 +100,14 @@ export function parseConfig(text: string, file = '<config>'): GatewayConfig {
     return { path: keyPath(segments) + where, message };
   };
 
-  const problems = schemaProblems(withDefaults, located);
-  if (problems.length > 0) throw new ConfigError(file, problems);
-  const resolved = resolve(withDefaults as RawConfig, file, located, problems);
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  const bad: (string | number)[][] = [];
+  const problems = schemaProblems(ConfigSchema, withDefaults, [], located, bad);
+  // Every part the schema accepts is resolved even when others are wrong, so
+  // that one run reports every problem of the file: a part is resolved when
+  // no schema problem lies at, above or below it.
+  const clean = (segments: (string | number)[]) => !bad.some((b) => b.every((s, i) => i >= segments.length || s === segments[i]));
+  const resolved = resolve(withDefaults as RawConfig, file, located, problems, clean);
+  if (resolved === null || problems.length > 0) throw new ConfigError(file, problems);
   return resolved;
 }
 
@@ -105,14 +115,23 @@ type Locate = (segments: (string | number)[], message: string) => ConfigProblem;
 
 function keyPath(segments: readonly (string | number)[]): string {
   let out = '';
-  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out === '' ? s : `.${s}`;
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    // A name with a dot or a space would read as two keys.
+    else if (!/^[A-Za-z0-9_-]+$/.test(s)) out += `[${JSON.stringify(s)}]`;
+    else out += out === '' ? s : `.${s}`;
+  }
   return out;
 }
 
-function schemaProblems(value: unknown, locate: Locate): ConfigProblem[] {
+/**
+ * Problems of `value` against `root`, located under `prefix` in the file (a
+ * middleware's options are checked against its own schema, under its entry).
+ */
+function schemaProblems(root: TSchema, value: unknown, prefix: (string | number)[], locate: Locate, bad: (string | number)[][] = []): ConfigProblem[] {
   const seen = new Set<string>();
   const problems: ConfigProblem[] = [];
-  for (const error of Value.Errors(ConfigSchema, value)) {
+  for (const error of Value.Errors(root, value)) {
     const segments = error.path
       .split('/')
       .slice(1)
@@ -122,41 +141,43 @@ function schemaProblems(value: unknown, locate: Locate): ConfigProblem[] {
     // TypeBox reports a union failure and then its branches; the first says it best.
     if (seen.has(key)) continue;
     seen.add(key);
-    problems.push(locate(segments, describe(error.schema, error.message, error.value, segments)));
+    bad.push(segments);
+    problems.push(locate([...prefix, ...segments], describe(root, error.schema, error.message, error.value, segments)));
   }
   return problems;
 }
 
-function describe(schema: TSchema, message: string, value: unknown, segments: (string | number)[]): string {
+function describe(root: TSchema, schema: TSchema, message: string, value: unknown, segments: (string | number)[]): string {
   const got = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
   if (message === 'Unexpected property') {
     const name = String(segments.at(-1));
-    const parent = parentKeys(segments.slice(0, -1));
-    const near = parent.find((k) => editDistance(k, name) <= 2);
-    return `unknown key${near ? `; did you mean ${near}?` : ''}${parent.length ? ` Allowed here: ${parent.join(', ')}` : ''}`;
+    const parent = schemaAt(root, segments.slice(0, -1));
+    const pattern = parent?.patternProperties ? Object.keys(parent.patternProperties as object)[0] : undefined;
+    if (pattern !== undefined) return `${JSON.stringify(name)} is not a valid name here (it must match ${pattern})`;
+    const allowed = parent?.properties ? Object.keys(parent.properties as object) : [];
+    const near = allowed.find((k) => editDistance(k.toLowerCase(), name.toLowerCase()) <= 2);
+    return `unknown key${near ? `; did you mean ${near}?` : ''}${allowed.length ? ` Allowed here: ${allowed.join(', ')}` : ''}`;
   }
   if (message === 'Expected required property') return 'is required';
+  if (typeof schema.errorMessage === 'string') return `${schema.errorMessage}${got}`;
   const anyOf = schema.anyOf as TSchema[] | undefined;
   if (anyOf) {
     if (anyOf.every((s) => 'const' in s)) return `must be one of: ${anyOf.map((s) => String(s.const)).join(', ')}${got}`;
-    if (anyOf.some((s) => typeof s.pattern === 'string' && s.pattern.includes('ms|s|m|h'))) {
-      return `must be a duration: milliseconds, or a string such as 500ms, 10s, 2m${got}`;
-    }
-    return `${schema.description ?? 'has the wrong type'}${got}`;
+    return `has the wrong type${got}`;
   }
   return `${message.replace(/^Expected/, 'expected')}${got}`;
 }
 
-function parentKeys(segments: (string | number)[]): string[] {
-  let schema: TSchema | undefined = ConfigSchema;
+function schemaAt(root: TSchema, segments: (string | number)[]): TSchema | undefined {
+  let schema: TSchema | undefined = root;
   for (const s of segments) {
-    if (!schema) return [];
+    if (!schema) return undefined;
     if (typeof s === 'number') schema = schema.items as TSchema | undefined;
-    else if (schema.properties) schema = (schema.properties as Record<string, TSchema>)[s];
+    else if (schema.properties && s in (schema.properties as object)) schema = (schema.properties as Record<string, TSchema>)[s];
     else if (schema.patternProperties) schema = Object.values(schema.patternProperties as Record<string, TSchema>)[0];
-    else return [];
+    else return undefined;
   }
-  return schema?.properties ? Object.keys(schema.properties as object) : [];
+  return schema;
 }
 
 function editDistance(a: string, b: string): number {
@@ -173,100 +194,71 @@ function editDistance(a: string, b: string): number {
   return dp[b.length]!;
 }
 
-const IMPLEMENTED_BALANCE = new Set(['random', 'round-robin', 'least-connections']);
+const IMPLEMENTED_BALANCE = new Set<string>(IMPLEMENTED_BALANCE_METHODS);
 
-function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigProblem[]): GatewayConfig {
-  const listen = parseListen(raw.listen);
-  if (typeof listen === 'string') problems.push(locate(['listen'], listen));
+type Clean = (segments: (string | number)[]) => boolean;
+
+/**
+ * Turns the validated file into the gateway's config and checks what a schema
+ * cannot say. Parts the schema refused are skipped (their problem is already
+ * listed); the result is only used when no problem at all was found.
+ */
+function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigProblem[], clean: Clean): GatewayConfig | null {
+  let listen: ListenAddress = { host: undefined, port: 0 };
+  if (clean(['listen'])) {
+    const parsed = parseListen(raw.listen);
+    if (typeof parsed === 'string') problems.push(locate(['listen'], parsed));
+    else listen = parsed;
+  }
   let admin: ListenAddress | null = null;
-  if (raw.admin !== false) {
+  if (raw.admin !== false && clean(['admin'])) {
     const parsed = parseListen(raw.admin);
     if (typeof parsed === 'string') problems.push(locate(['admin'], parsed));
     else admin = parsed;
   }
 
   let trustedProxies: BlockList | null = null;
-  raw.trustedProxies.forEach((entry, i) => {
-    trustedProxies ??= new BlockList();
-    const [address = '', prefix] = entry.split('/');
-    const family = isIP(address);
-    const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
-    if (family === 0 || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
-      problems.push(locate(['trustedProxies', i], `not an IP address or CIDR range: ${JSON.stringify(entry)}`));
-      return;
-    }
-    trustedProxies.addSubnet(address, bits, family === 6 ? 'ipv6' : 'ipv4');
-  });
-
-  const upstreams = new Map<string, UpstreamConfig>();
-  for (const [name, u] of Object.entries(raw.upstreams)) {
-    const servers: ServerConfig[] = [];
-    u.servers.forEach((s, i) => {
-      const parsed = parseServerUrl(s);
-      if (typeof parsed === 'string') problems.push(locate(['upstreams', name, 'servers', i], parsed));
-      else servers.push({ ...parsed, id: String(i) });
-    });
-    if (!IMPLEMENTED_BALANCE.has(u.balance)) {
-      problems.push(locate(['upstreams', name, 'balance'], `${u.balance} is not available in this version; use one of: ${[...IMPLEMENTED_BALANCE].join(', ')}`));
-    }
-    if (u.sticky) problems.push(locate(['upstreams', name, 'sticky'], 'sticky sessions are not available in this version; set false'));
-    upstreams.set(name, {
-      name,
-      servers,
-      balance: u.balance as UpstreamConfig['balance'],
-      connectTimeoutMs: parseDuration(u.connectTimeout),
-      headersTimeoutMs: parseDuration(u.headersTimeout),
-      idleTimeoutMs: parseDuration(u.idleTimeout),
-      keepAlive: { maxIdle: u.keepAlive.maxIdle, idleTimeoutMs: parseDuration(u.keepAlive.idleTimeout) },
+  if (clean(['trustedProxies'])) {
+    raw.trustedProxies.forEach((entry, i) => {
+      trustedProxies ??= new BlockList();
+      const [address = '', prefix] = entry.split('/');
+      const family = isIP(address);
+      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : /^\d+$/.test(prefix) ? Number(prefix) : NaN;
+      if (family === 0 || !Number.isInteger(bits) || bits > (family === 6 ? 128 : 32)) {
+        problems.push(locate(['trustedProxies', i], `not an IP address or CIDR range: ${JSON.stringify(entry)}`));
+        return;
+      }
+      trustedProxies.addSubnet(address, bits, family === 6 ? 'ipv6' : 'ipv4');
     });
   }
 
+  const upstreams = new Map<string, UpstreamConfig>();
+  // null: the upstreams section itself is missing or misshapen, so routes cannot be checked against it.
+  const upstreamNames = raw.upstreams !== null && typeof raw.upstreams === 'object' && !Array.isArray(raw.upstreams) ? Object.keys(raw.upstreams) : null;
+  for (const name of upstreamNames ?? []) {
+    if (!clean(['upstreams', name])) continue;
+    const upstream = resolveUpstream(name, raw.upstreams[name]!, locate, problems);
+    upstreams.set(name, upstream);
+  }
+
+  const routes: RouteConfig[] = [];
   const routeKeys = new Map<string, number>();
-  const routes: RouteConfig[] = raw.routes.map((r, i) => {
-    if (!upstreams.has(r.upstream)) {
-      const known = [...upstreams.keys()].join(', ') || 'none';
-      problems.push(locate(['routes', i, 'upstream'], `no upstream named ${JSON.stringify(r.upstream)} (defined: ${known})`));
-    }
-    if (r.cache) problems.push(locate(['routes', i, 'cache'], 'the edge cache is not available in this version; set false'));
-    const host = r.host?.toLowerCase();
-    const key = `${host ?? ''} ${r.path}`;
-    const dup = routeKeys.get(key);
-    if (dup !== undefined) problems.push(locate(['routes', i, 'path'], `same host and path as routes[${dup}]; the second would never match`));
-    routeKeys.set(key, i);
-    const middleware: MiddlewareSpec[] = [];
-    r.middleware.forEach((entry, j) => {
-      const names = Object.keys(entry);
-      if (names.length !== 1) {
-        problems.push(locate(['routes', i, 'middleware', j], 'each entry names exactly one middleware: `{ <name>: <options> }`'));
-        return;
-      }
-      const name = names[0]!;
-      const factory = middlewareRegistry.get(name);
-      if (!factory) {
-        const known = [...middlewareRegistry.keys()].join(', ') || 'none in this version';
-        problems.push(locate(['routes', i, 'middleware', j, name], `unknown middleware (available: ${known})`));
-        return;
-      }
-      const options = applyDefaults(factory.options, entry[name] ?? {});
-      for (const error of Value.Errors(factory.options, options)) {
-        problems.push(locate(['routes', i, 'middleware', j, name, ...error.path.split('/').slice(1)], error.message));
-      }
-      middleware.push({ name, options });
+  if (Array.isArray(raw.routes)) {
+    raw.routes.forEach((r, i) => {
+      if (!clean(['routes', i])) return;
+      const route = resolveRoute(r, i, clean(['limits']) ? raw.limits.maxBodyBytes : 0, upstreamNames, locate, problems);
+      const key = `${route.host ?? ''} ${route.path}`;
+      const dup = routeKeys.get(key);
+      if (dup !== undefined) problems.push(locate(['routes', i, 'path'], `same host and path as routes[${dup}]; the second would never match`));
+      routeKeys.set(key, i);
+      routes.push(route);
     });
-    return {
-      index: i,
-      path: r.path,
-      host,
-      upstream: r.upstream,
-      maxBodyBytes: r.maxBodyBytes ?? raw.limits.maxBodyBytes,
-      retryNonIdempotent: r.retryNonIdempotent,
-      middleware,
-    };
-  });
+  }
+  if (problems.length > 0) return null;
 
   return {
     file,
-    listen: typeof listen === 'string' ? { host: undefined, port: 0 } : listen,
+    listen,
     admin,
     trustedProxies,
     limits: {
@@ -283,5 +275,74 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
     log: raw.log,
     upstreams,
     routes,
+  };
+}
+
+function resolveUpstream(name: string, u: RawConfig['upstreams'][string], locate: Locate, problems: ConfigProblem[]): UpstreamConfig {
+  const servers: ServerConfig[] = [];
+  u.servers.forEach((s, i) => {
+    const parsed = parseServerUrl(s);
+    if (typeof parsed === 'string') problems.push(locate(['upstreams', name, 'servers', i], parsed));
+    else servers.push({ ...parsed, id: String(i) });
+  });
+  if (!IMPLEMENTED_BALANCE.has(u.balance)) {
+    problems.push(locate(['upstreams', name, 'balance'], `${u.balance} is not available in this version; use one of: ${[...IMPLEMENTED_BALANCE].join(', ')}`));
+  }
+  if (u.sticky) problems.push(locate(['upstreams', name, 'sticky'], 'sticky sessions are not available in this version; set false'));
+  return {
+    name,
+    servers,
+    balance: u.balance as UpstreamConfig['balance'],
+    connectTimeoutMs: parseDuration(u.connectTimeout),
+    headersTimeoutMs: parseDuration(u.headersTimeout),
+    idleTimeoutMs: parseDuration(u.idleTimeout),
+    keepAlive: { maxIdle: u.keepAlive.maxIdle, idleTimeoutMs: parseDuration(u.keepAlive.idleTimeout) },
+  };
+}
+
+function resolveRoute(r: RawConfig['routes'][number], i: number, maxBodyBytes: number, upstreamNames: string[] | null, locate: Locate, problems: ConfigProblem[]): RouteConfig {
+  if (upstreamNames !== null && !upstreamNames.includes(r.upstream)) {
+    const near = upstreamNames.find((k) => editDistance(k, r.upstream) <= 2);
+    problems.push(locate(['routes', i, 'upstream'], `no upstream named ${JSON.stringify(r.upstream)}${near ? `; did you mean ${near}?` : ''} (defined: ${upstreamNames.join(', ') || 'none'})`));
+  }
+  if (r.cache) problems.push(locate(['routes', i, 'cache'], 'the edge cache is not available in this version; set false'));
+  const host = r.host?.toLowerCase();
+  // Matching ignores the request's port, so a host with one would never match.
+  if (host !== undefined && /:\d*$/.test(host) && !/^\[[^\]]*\]$/.test(host)) {
+    problems.push(locate(['routes', i, 'host'], `a route host has no port (got ${JSON.stringify(r.host)}); the port of a request is ignored when matching`));
+  }
+  const middleware: MiddlewareSpec[] = [];
+  r.middleware.forEach((entry, j) => {
+    const names = Object.keys(entry);
+    if (names.length !== 1) {
+      problems.push(locate(['routes', i, 'middleware', j], 'each entry names exactly one middleware: `{ <name>: <options> }`'));
+      return;
+    }
+    const name = names[0]!;
+    const factory = middlewareRegistry.get(name);
+    if (!factory) {
+      const available = [...middlewareRegistry.keys()];
+      const near = available.find((k) => editDistance(k, name) <= 2);
+      problems.push(locate(['routes', i, 'middleware', j, name], `unknown middleware${near ? `; did you mean ${near}?` : ''} (available: ${available.join(', ') || 'none in this version'})`));
+      return;
+    }
+    // `- headers:` with nothing after it means the defaults, as `{}` would.
+    const options = applyDefaults(factory.options, entry[name] ?? {});
+    const at = ['routes', i, 'middleware', j, name];
+    const found = schemaProblems(factory.options, options, at, locate);
+    if (found.length === 0 && factory.validate) {
+      for (const p of factory.validate(options as never)) found.push(locate([...at, ...p.path], p.message));
+    }
+    problems.push(...found);
+    middleware.push({ name, options });
+  });
+  return {
+    index: i,
+    path: r.path,
+    host,
+    upstream: r.upstream,
+    maxBodyBytes: r.maxBodyBytes ?? maxBodyBytes,
+    retryNonIdempotent: r.retryNonIdempotent,
+    middleware,
   };
 }

@@ -1,44 +1,63 @@
 // The configuration schema is the single source of truth (as in Fastify):
 // the loader validates against it, `npm run docs` renders docs/config.md and
 // docs/rampart.schema.json from it. Every key has a description and, where it
-// is optional, its default.
+// is optional, its default. `title` names a value kind in the docs and in
+// editors' hovers; `errorMessage` (the ajv-errors keyword, which
+// yaml-language-server also reads) is what the loader says when a value of
+// that kind is wrong; `examples` feed the example file in docs/config.md.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 const Duration = (description: string, def: string) =>
   Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)\\s*$' })], {
+    title: 'duration',
     description: `${description} A number of milliseconds or a string such as \`500ms\`, \`10s\`, \`2m\`.`,
+    errorMessage: 'must be a duration: milliseconds, or a string such as 500ms, 10s, 2m',
     default: def,
   });
 
-const Listen = (description: string, def?: string | number) =>
+const Listen = (description: string, def?: string | number, barePort = 'all interfaces') =>
   Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.String({ minLength: 1 })], {
-    description: `${description} A port (all interfaces), or \`host:port\` (\`127.0.0.1:8080\`, \`[::1]:8080\`).`,
+    title: 'address',
+    errorMessage: 'must be a port or host:port',
+    description: `${description} A port (${barePort}), or \`host:port\` (\`127.0.0.1:8080\`, \`[::1]:8080\`).`,
     ...(def === undefined ? {} : { default: def }),
   });
 
 export const BALANCE_METHODS = ['random', 'round-robin', 'least-connections', 'weighted-round-robin', 'p2c', 'hash', 'ewma'] as const;
+/** The methods the balancer implements today; the loader refuses the others with a clear message. */
+export const IMPLEMENTED_BALANCE_METHODS: readonly (typeof BALANCE_METHODS)[number][] = ['random', 'round-robin', 'least-connections'];
+
+/** Upstream names appear in metrics labels and log lines: keep them plain. */
+export const UPSTREAM_NAME = '^[A-Za-z0-9_.-]+$';
 
 const Upstream = Type.Object(
   {
     servers: Type.Array(Type.String({ minLength: 1 }), {
       minItems: 1,
       description: 'Existing servers, as `http://host:port` URLs (no path, no query).',
+      examples: [['http://127.0.0.1:3001', 'http://127.0.0.1:3002']],
     }),
     balance: Type.Union(
       BALANCE_METHODS.map((m) => Type.Literal(m)),
-      { description: 'How a server is chosen for each request.', default: 'round-robin' },
+      {
+        description: `How a server is chosen for each request. Available in this version: ${IMPLEMENTED_BALANCE_METHODS.join(', ')}; the others are refused until they ship.`,
+        default: 'round-robin',
+      },
     ),
-    sticky: Type.Boolean({ description: 'Pin each client to one server with a signed affinity cookie.', default: false }),
+    sticky: Type.Boolean({ description: 'Pin each client to one server with a signed affinity cookie. Not available in this version: only `false` is accepted.', default: false }),
     health: Type.Optional(
       Type.Object(
         {
-          path: Type.String({ pattern: '^/', description: 'Path of the heartbeat request.' }),
+          path: Type.String({ pattern: '^/', description: 'Path of the heartbeat request.', examples: ['/healthz'] }),
           interval: Type.Optional(Duration('Time between heartbeats.', '2s')),
           timeout: Type.Optional(Duration('A heartbeat that takes longer fails.', '1s')),
           rise: Type.Optional(Type.Integer({ minimum: 1, description: 'Passes in a row that make a server healthy.', default: 2 })),
           fall: Type.Optional(Type.Integer({ minimum: 1, description: 'Failures in a row that make a server unhealthy.', default: 3 })),
         },
-        { additionalProperties: false, description: 'Active health checking (heartbeat) of every server.' },
+        {
+          additionalProperties: false,
+          description: 'Active health checking (heartbeat) of every server. In this version the block is validated but no heartbeat is sent yet; every server counts as ready.',
+        },
       ),
     ),
     connectTimeout: Duration('Time allowed to open a connection to a server; past it the client gets 502.', '5s'),
@@ -57,15 +76,16 @@ const Upstream = Type.Object(
 
 const Route = Type.Object(
   {
-    path: Type.String({ pattern: '^/', description: 'Path prefix this route matches; the longest matching prefix wins. `/api` matches `/api` and `/api/...`, not `/apix`.' }),
-    host: Type.Optional(Type.String({ minLength: 1, description: 'Host this route matches (case-insensitive, port ignored); `*.example.com` matches any subdomain. Routes with a host win over routes without one.' })),
-    upstream: Type.String({ minLength: 1, description: 'Name of the upstream (a key of `upstreams`) that serves this route.' }),
-    cache: Type.Boolean({ description: 'Serve this route from the edge cache.', default: false }),
-    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Largest request body accepted on this route, overriding `limits.maxBodyBytes`.' })),
+    path: Type.String({ pattern: '^/', examples: ['/'], description: 'Path prefix this route matches; the longest matching prefix wins. `/api` matches `/api` and `/api/...`, not `/apix`.' }),
+    host: Type.Optional(Type.String({ minLength: 1, examples: ['www.example.com'], description: 'Host this route matches (case-insensitive, port ignored); `*.example.com` matches any subdomain. Routes with a host win over routes without one.' })),
+    upstream: Type.String({ minLength: 1, examples: ['app'], description: 'Name of the upstream (a key of `upstreams`) that serves this route.' }),
+    cache: Type.Boolean({ description: 'Serve this route from the edge cache. Not available in this version: only `false` is accepted.', default: false }),
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, examples: [1048576], description: 'Largest request body accepted on this route, overriding `limits.maxBodyBytes`.' })),
     retryNonIdempotent: Type.Boolean({ description: 'Reserved: allow retrying POST/PATCH on this route.', default: false }),
     middleware: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
-      description: 'Middleware for this route, in order, each `{ <name>: <options> }`. Options are validated when the config loads.',
+      description: 'Middleware for this route, in order, each `{ <name>: <options> }`; the first listed sees the request first. Options are validated when the config loads.',
       default: [],
+      examples: [[{ headers: { response: { set: { 'x-frame-options': 'DENY' }, remove: ['x-powered-by'] } } }]],
     }),
   },
   { additionalProperties: false },
@@ -74,8 +94,11 @@ const Route = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     listen: Listen('Where clients connect (HTTP/1.1).', 8080),
-    admin: Type.Union([Listen('Admin listener: /status, /metrics.'), Type.Literal(false)], {
-      description: 'Admin listener serving `GET /status` and `GET /metrics`; `false` turns it off. Bind it to loopback: it has no authentication.',
+    admin: Type.Union([Listen('Admin listener: /status, /metrics.', undefined, 'loopback only'), Type.Literal(false)], {
+      title: 'address or false',
+      errorMessage: 'must be a port, host:port, or false',
+      description:
+        'Admin listener serving `GET /status` and `GET /metrics`; `false` turns it off. It has no authentication: a bare port binds loopback (127.0.0.1), and any other host must be written out (`0.0.0.0:9901`), which logs a warning.',
       default: '127.0.0.1:9901',
     }),
     trustedProxies: Type.Array(Type.String({ minLength: 1 }), {
@@ -106,8 +129,10 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'Logging (pino JSON lines on stdout).', default: {} },
     ),
-    upstreams: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), Upstream, {
-      description: 'Named groups of servers that routes send requests to.',
+    upstreams: Type.Record(Type.String({ pattern: UPSTREAM_NAME }), Upstream, {
+      description: 'Named groups of servers that routes send requests to. Names use letters, digits, `_`, `.` and `-`.',
+      // Without it a name outside the pattern would pass unvalidated.
+      additionalProperties: false,
     }),
     routes: Type.Array(Route, { minItems: 1, description: 'Which requests go to which upstream.' }),
   },

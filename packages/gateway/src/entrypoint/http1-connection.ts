@@ -94,6 +94,10 @@ export class Http1Connection implements ResponseHandler {
   }
 
   #onData(chunk: Buffer): void {
+    // After the last response (or a refusal) the connection only waits for
+    // its output to flush: what the client still sends (the rest of a refused
+    // body, a request after `Connection: close`) must not be parsed as a request.
+    if (this.#closed) return;
     if (this.#active) {
       if (this.#body !== null && !this.#body.complete) {
         this.#feedBody(chunk, 0);
@@ -159,6 +163,9 @@ export class Http1Connection implements ResponseHandler {
     this.#head = head;
     this.#responseStarted = false;
     this.#controller = NO_CONTROLLER;
+    // Set before any answer, the gateway's own errors included: a body on a
+    // HEAD response would be read as the next response.
+    this.#noBody = head.method === 'HEAD';
     this.socket.setTimeout(0);
     const target = head.target === '*' ? '*' : normalizeTarget(head.target);
     const record: RequestRecord = {
@@ -181,6 +188,12 @@ export class Http1Connection implements ResponseHandler {
     ctx.onRequestStart();
 
     const hasBody = head.chunked || head.contentLength > 0;
+    // Anything after a body-less head is the next pipelined request; keep it
+    // before any answer below, which may finish this request at once.
+    if (!hasBody && rest !== null) {
+      this.#buf = rest;
+      this.socket.pause();
+    }
     const route: CompiledRoute | null = ctx.router().match(head.host, target);
     if (route === null) {
       if (hasBody) this.#keepAlive = false;
@@ -193,20 +206,12 @@ export class Http1Connection implements ResponseHandler {
       this.#respondError(new BadRequestError(`request body larger than ${route.config.maxBodyBytes} bytes`, 413));
       return;
     }
-    this.#noBody = head.method === 'HEAD';
     let body: ClientBody | null = null;
     if (hasBody) {
       body = new ClientBody(this, head.chunked ? null : head.contentLength, route.config.maxBodyBytes, head.expectContinue);
       this.#body = body;
       this.socket.setTimeout(config.limits.bodyTimeoutMs);
-    } else {
-      this.#body = null;
-      // Anything after a body-less head is the next pipelined request.
-      if (rest !== null) {
-        this.#buf = rest;
-        this.socket.pause();
-      }
-    }
+    } else this.#body = null;
     const upgrade = head.upgrade !== null && !hasBody;
     const request: ProxyRequest = {
       method: head.method,
@@ -226,7 +231,11 @@ export class Http1Connection implements ResponseHandler {
       secure: false,
       route: route.config,
     };
-    if (body !== null && rest !== null) this.#feedBody(rest, 0);
+    if (body !== null && rest !== null) {
+      this.#feedBody(rest, 0);
+      // The body already broke a limit (413 sent): nothing goes upstream.
+      if (this.#record !== record) return;
+    }
     route.dispatch(request, this);
     if (request.server !== undefined) record.server = request.server;
   }
@@ -322,6 +331,9 @@ export class Http1Connection implements ResponseHandler {
       else if (name === 'transfer-encoding') upstreamChunked = true;
     }
     if (upstreamChunked) contentLength = null;
+    // RFC 9110 §8.6 lets a recipient take `5, 5` as 5 (the upstream parser
+    // checked the values are identical); the client gets the plain number.
+    else if (contentLength !== null && contentLength.includes(',')) contentLength = contentLength.slice(0, contentLength.indexOf(',')).trim();
     const out = responseHeadersForClient(headers, false);
     const bodyless = this.#noBody || status === 204 || status === 304 || status < 200;
     this.#responseChunked = false;

@@ -1,6 +1,9 @@
 // Strict chunked transfer-coding decoder (RFC 9112 §7.1). Chunk sizes are hex
-// digits only, lines end in CRLF only, extensions are bounded and dropped,
-// trailers are read and dropped. Data is handed on as zero-copy slices.
+// digits only, lines end in CRLF only, extensions and trailer fields must
+// follow their grammar (§7.1.1, §7.1.2) and are bounded, then dropped. Data is
+// handed on as zero-copy slices. The grammar is enforced although nothing of
+// an extension is kept: parsers that disagree on where a quoted extension or
+// a malformed trailer line ends disagree on where the message ends.
 
 const CR = 13;
 const LF = 10;
@@ -19,6 +22,26 @@ const enum_ = {
 } as const;
 type State = (typeof enum_)[keyof typeof enum_];
 
+// Where the decoder is inside `*( BWS ";" BWS name [ BWS "=" BWS value ] )`.
+const EXT_NAME_START = 0;
+const EXT_NAME = 1;
+const EXT_AFTER_NAME = 2;
+const EXT_VALUE_START = 3;
+const EXT_TOKEN = 4;
+const EXT_QUOTED = 5;
+const EXT_QUOTED_PAIR = 6;
+const EXT_AFTER_QUOTE = 7;
+const EXT_BWS = 8;
+
+// Where the decoder is inside a trailer field line.
+const FIELD_START = 0;
+const FIELD_NAME = 1;
+const FIELD_VALUE = 2;
+
+/** tchar (RFC 9110 §5.6.2). */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
 export class ChunkedError extends Error {}
 
 export class ChunkedDecoder {
@@ -27,8 +50,9 @@ export class ChunkedDecoder {
   #digits = 0;
   #remaining = 0;
   #lineLength = 0;
+  #ext = EXT_NAME_START;
   #trailerBytes = 0;
-  #trailerLineEmpty = true;
+  #field = FIELD_START;
   readonly #maxTrailerBytes: number;
 
   constructor(maxTrailerBytes = 16384) {
@@ -63,6 +87,7 @@ export class ChunkedDecoder {
             i++;
           } else if (c === 0x3b /* ; */) {
             this.#state = enum_.EXT;
+            this.#ext = EXT_NAME_START;
             this.#lineLength = 0;
             i++;
           } else {
@@ -72,9 +97,14 @@ export class ChunkedDecoder {
         }
         case enum_.EXT: {
           const c = buf[i]!;
-          if (c === CR) this.#state = enum_.SIZE_LF;
-          else if ((c < 0x20 && c !== 9) || c === 0x7f) throw new ChunkedError('invalid character in chunk extension');
-          else if (++this.#lineLength > MAX_LINE) throw new ChunkedError('chunk extension too long');
+          if (c === CR) {
+            // The line may end after a name, a token value or a closing quote.
+            if (this.#ext !== EXT_NAME && this.#ext !== EXT_TOKEN && this.#ext !== EXT_AFTER_QUOTE) throw new ChunkedError('invalid chunk extension');
+            this.#state = enum_.SIZE_LF;
+          } else {
+            if (++this.#lineLength > MAX_LINE) throw new ChunkedError('chunk extension too long');
+            this.#extByte(c);
+          }
           i++;
           break;
         }
@@ -83,7 +113,7 @@ export class ChunkedDecoder {
           i++;
           if (this.#size === 0) {
             this.#state = enum_.TRAILER;
-            this.#trailerLineEmpty = true;
+            this.#field = FIELD_START;
           } else {
             this.#remaining = this.#size;
             this.#state = enum_.DATA;
@@ -113,12 +143,11 @@ export class ChunkedDecoder {
         case enum_.TRAILER: {
           const c = buf[i]!;
           if (c === CR) {
+            if (this.#field === FIELD_NAME) throw new ChunkedError('trailer line without a colon');
             this.#state = enum_.TRAILER_LF;
-          } else if ((c < 0x20 && c !== 9) || c === 0x7f) {
-            throw new ChunkedError('invalid character in trailer');
           } else {
-            this.#trailerLineEmpty = false;
             if (++this.#trailerBytes > this.#maxTrailerBytes) throw new ChunkedError('trailer section too large');
+            this.#fieldByte(c);
           }
           i++;
           break;
@@ -126,12 +155,12 @@ export class ChunkedDecoder {
         case enum_.TRAILER_LF: {
           if (buf[i] !== LF) throw new ChunkedError('trailer line not ended by CRLF');
           i++;
-          if (this.#trailerLineEmpty) {
+          if (this.#field === FIELD_START) {
             this.#state = enum_.DONE;
             return i;
           }
           this.#state = enum_.TRAILER;
-          this.#trailerLineEmpty = true;
+          this.#field = FIELD_START;
           break;
         }
         case enum_.DONE:
@@ -139,6 +168,71 @@ export class ChunkedDecoder {
       }
     }
     return i;
+  }
+
+  /** One byte of a chunk extension other than the CR that ends the line. */
+  #extByte(c: number): void {
+    const ws = c === 0x20 || c === 0x09;
+    switch (this.#ext) {
+      case EXT_NAME_START:
+        if (TCHAR[c] === 1) this.#ext = EXT_NAME;
+        else if (!ws) throw new ChunkedError('invalid chunk extension name');
+        return;
+      case EXT_NAME:
+        if (TCHAR[c] === 1) return;
+        if (c === 0x3d /* = */) this.#ext = EXT_VALUE_START;
+        else if (c === 0x3b) this.#ext = EXT_NAME_START;
+        else if (ws) this.#ext = EXT_AFTER_NAME;
+        else throw new ChunkedError('invalid chunk extension name');
+        return;
+      case EXT_AFTER_NAME:
+        if (c === 0x3d) this.#ext = EXT_VALUE_START;
+        else if (c === 0x3b) this.#ext = EXT_NAME_START;
+        else if (!ws) throw new ChunkedError('invalid chunk extension');
+        return;
+      case EXT_VALUE_START:
+        if (TCHAR[c] === 1) this.#ext = EXT_TOKEN;
+        else if (c === 0x22 /* " */) this.#ext = EXT_QUOTED;
+        else if (!ws) throw new ChunkedError('invalid chunk extension value');
+        return;
+      case EXT_TOKEN:
+        if (TCHAR[c] === 1) return;
+        if (c === 0x3b) this.#ext = EXT_NAME_START;
+        else if (ws) this.#ext = EXT_BWS;
+        else throw new ChunkedError('invalid chunk extension value');
+        return;
+      case EXT_QUOTED:
+        // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+        if (c === 0x22) this.#ext = EXT_AFTER_QUOTE;
+        else if (c === 0x5c /* \ */) this.#ext = EXT_QUOTED_PAIR;
+        else if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ChunkedError('invalid character in chunk extension');
+        return;
+      case EXT_QUOTED_PAIR:
+        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ChunkedError('invalid character in chunk extension');
+        this.#ext = EXT_QUOTED;
+        return;
+      case EXT_AFTER_QUOTE:
+      case EXT_BWS:
+        if (c === 0x3b) this.#ext = EXT_NAME_START;
+        else if (ws) this.#ext = EXT_BWS;
+        else throw new ChunkedError('invalid chunk extension');
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** One byte of a trailer field line other than its CR: `name ":" value`, no obs-fold. */
+  #fieldByte(c: number): void {
+    if (this.#field === FIELD_VALUE) {
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ChunkedError('invalid character in trailer');
+    } else if (TCHAR[c] === 1) {
+      this.#field = FIELD_NAME;
+    } else if (c === 0x3a /* : */ && this.#field === FIELD_NAME) {
+      this.#field = FIELD_VALUE;
+    } else {
+      throw new ChunkedError('invalid trailer field name');
+    }
   }
 }
 

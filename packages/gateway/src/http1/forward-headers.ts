@@ -39,7 +39,10 @@ export function requestHeadersForUpstream(headers: HeaderList, connection: reado
       if (name === 'upgrade' && ctx.upgrade) out.push(name, value);
       continue;
     }
-    if (connection !== null && connection.includes(name)) continue;
+    // Content-Length is this hop's framing of the body the gateway forwards,
+    // not an option the client may withdraw: dropping it on `Connection:
+    // content-length` would leave the body to be read as the next request.
+    if (connection !== null && name !== 'content-length' && connection.includes(name)) continue;
     if (FORWARDING.has(name)) {
       if (!ctx.trusted) continue;
       if (name === 'x-forwarded-for') xff = xff === null ? value : `${xff}, ${value}`;

@@ -35,6 +35,7 @@ const BAD_TARGET = /[^\x21-\x7e]/;
 // authority = host [ ":" port ]; reg-name or IPv4 or [IPv6]; no userinfo.
 const AUTHORITY = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::\d{0,5})?$/;
 const DIGITS = /^\d{1,15}$/;
+const FRAMING_ALIAS = /^(?:content[-_]length|transfer[-_]encoding)$/;
 
 /**
  * Parses `head` (request line and header lines, latin1, without the final
@@ -82,6 +83,9 @@ export function parseRequestHead(head: string, maxHeaders: number): RequestHead 
     if (BAD_VALUE.test(value)) throw new BadRequestError('invalid character in header value');
     value = trimOws(value);
     const name = rawName.toLowerCase();
+    // Some servers (CGI, WSGI, PHP-FPM environments) fold `_` into `-`, so
+    // `Transfer_Encoding` would frame the body for them and not for us.
+    if (name.includes('_') && FRAMING_ALIAS.test(name)) throw new BadRequestError('invalid header name');
     switch (name) {
       case 'host':
         if (host !== null) throw new BadRequestError('duplicate Host');
@@ -91,6 +95,9 @@ export function parseRequestHead(head: string, maxHeaders: number): RequestHead 
         if (contentLength !== -1) throw new BadRequestError('duplicate Content-Length');
         if (!DIGITS.test(value)) throw new BadRequestError('invalid Content-Length');
         contentLength = Number(value);
+        // Re-serialised in canonical form: `003` is read as 3 here, and
+        // nothing is gained by letting another parser guess at it.
+        value = String(contentLength);
         break;
       case 'transfer-encoding':
         transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
@@ -117,7 +124,11 @@ export function parseRequestHead(head: string, maxHeaders: number): RequestHead 
     // or a classic desync gadget (`chunked, identity`, `xchunked`, ...).
     if (transferEncoding.toLowerCase() !== 'chunked') {
       const codings = transferEncoding.split(',').map((c) => trimOws(c).toLowerCase());
-      if (codings.at(-1) !== 'chunked' || codings.some((c) => !TOKEN.test(c))) throw new BadRequestError('invalid Transfer-Encoding');
+      // §6.3 (4): chunked not last (or absent) leaves the length unknown;
+      // §6.1: chunked is applied at most once.
+      if (codings.at(-1) !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1 || codings.some((c) => !TOKEN.test(c))) {
+        throw new BadRequestError('invalid Transfer-Encoding');
+      }
       throw new BadRequestError('unsupported transfer coding', 501);
     }
     // §6.3: a message with both is a smuggling attempt more often than not.
@@ -125,15 +136,18 @@ export function parseRequestHead(head: string, maxHeaders: number): RequestHead 
     chunked = true;
   }
 
+  // Checked before the target's form: `CONNECT / HTTP/1.1` must not be
+  // forwarded as an ordinary request for an upstream to open a tunnel on.
+  if (method === 'CONNECT') throw new BadRequestError('CONNECT is not supported', 501);
   if (target[0] !== '/') {
     if (target === '*') {
       if (method !== 'OPTIONS') throw new BadRequestError('asterisk-form is only for OPTIONS');
-    } else if (method === 'CONNECT') {
-      throw new BadRequestError('CONNECT is not supported', 501);
     } else {
       const absolute = /^http(s?):\/\/([^/?#]*)([^#]*)$/i.exec(target);
       if (!absolute) throw new BadRequestError('invalid request target');
       const authority = absolute[2]!.toLowerCase();
+      // RFC 9110 §4.2.1: an http(s) URI with an empty host is invalid.
+      if (authority === '' || authority[0] === ':') throw new BadRequestError('invalid request target');
       // §3.2.2: the target's authority replaces Host; a different Host is an
       // attempt to be routed one way and served another.
       if (host !== null && host.toLowerCase() !== authority) throw new BadRequestError('absolute-form target does not match Host');
@@ -168,7 +182,7 @@ export function parseRequestHead(head: string, maxHeaders: number): RequestHead 
   return { method, target, minor, headers, host: host.toLowerCase(), contentLength, chunked, keepAlive, connection, upgrade, expectContinue };
 }
 
-function trimOws(value: string): string {
+export function trimOws(value: string): string {
   let s = 0;
   let e = value.length;
   while (s < e && (value.charCodeAt(s) === 32 || value.charCodeAt(s) === 9)) s++;

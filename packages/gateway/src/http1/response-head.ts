@@ -3,7 +3,7 @@
 // ambiguous is still refused (502), since the gateway re-frames it for the
 // client and must know exactly where it ends.
 import type { HeaderList } from '../middleware/types.ts';
-import { splitTokens } from './request-head.ts';
+import { splitTokens, trimOws } from './request-head.ts';
 
 export interface ResponseHead {
   status: number;
@@ -32,6 +32,7 @@ export function parseResponseHead(head: string): ResponseHead | string {
   if (status < 100) return 'invalid status code';
   const headers: HeaderList = [];
   let contentLength = -1;
+  let lengthAt = -1;
   let transferEncoding: string | null = null;
   let connection: string[] | null = null;
   while (lineEnd !== -1) {
@@ -44,16 +45,24 @@ export function parseResponseHead(head: string): ResponseHead | string {
     if (!TOKEN.test(rawName)) return 'invalid header name';
     const rawValue = line.slice(colon + 1);
     if (BAD_VALUE.test(rawValue)) return 'invalid character in header value';
-    const value = rawValue.trim();
+    // OWS only (SP / HTAB): String#trim would also eat NBSP (0xA0 in latin1),
+    // turning `5\xA0` into a length other parsers refuse.
+    const value = trimOws(rawValue);
     const name = rawName.toLowerCase();
     if (name === 'content-length') {
       // §6.3: a list of identical values may be taken as one; anything else is fatal.
-      const values = value.split(',').map((v) => v.trim());
+      const values = value.split(',').map(trimOws);
       const first = values[0] ?? '';
       if (!/^\d{1,15}$/.test(first) || values.some((v) => v !== first)) return 'invalid Content-Length';
       const n = Number(first);
       if (contentLength !== -1 && contentLength !== n) return 'conflicting Content-Length';
+      // Kept once, in canonical form: the client is told `5`, never `5, 5`.
+      if (contentLength === -1) {
+        lengthAt = headers.length;
+        headers.push(name, String(n));
+      }
       contentLength = n;
+      continue;
     } else if (name === 'transfer-encoding') {
       transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
     } else if (name === 'connection') {
@@ -68,8 +77,15 @@ export function parseResponseHead(head: string): ResponseHead | string {
     // §6.3: Transfer-Encoding overrides Content-Length; chunked must be last,
     // otherwise the body runs until the connection closes.
     chunked = codings.at(-1) === 'chunked';
-    if (!chunked) keepAlive = false;
-    contentLength = -1;
+    // §6.1: Transfer-Encoding in an HTTP/1.0 message, or beside
+    // Content-Length, means the framing is faulty: read this message as
+    // Transfer-Encoding says, then close. An intermediary removes the
+    // Content-Length before forwarding (§6.3).
+    if (!chunked || minor === 0 || contentLength !== -1) keepAlive = false;
+    if (contentLength !== -1) {
+      headers.splice(lengthAt, 2);
+      contentLength = -1;
+    }
   }
   return { status, reason: m[3] ?? '', minor, headers, contentLength, chunked, keepAlive, connection };
 }

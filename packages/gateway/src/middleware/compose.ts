@@ -7,11 +7,16 @@ import { RampartError } from '../errors.ts';
  * middleware listed sees the request first. A layer that does not return a
  * function is refused here, not on the first request (undici's compose()).
  */
-export function compose(specs: readonly MiddlewareSpec[], terminal: Dispatch, context: MiddlewareContext): Dispatch {
+export function compose(
+  specs: readonly MiddlewareSpec[],
+  terminal: Dispatch,
+  context: MiddlewareContext,
+  registry: ReadonlyMap<string, MiddlewareFactory<never>> = middlewareRegistry,
+): Dispatch {
   let dispatch = terminal;
   for (let i = specs.length - 1; i >= 0; i--) {
     const spec = specs[i]!;
-    const factory = middlewareRegistry.get(spec.name);
+    const factory = registry.get(spec.name);
     if (!factory) throw new RampartError('RAMPART_ERR_MIDDLEWARE', 500, `unknown middleware ${spec.name}`);
     const layer: unknown = (factory as MiddlewareFactory<unknown>).create(spec.options, context)(dispatch);
     if (typeof layer !== 'function') {

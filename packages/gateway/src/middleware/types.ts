@@ -74,11 +74,24 @@ export interface MiddlewareContext {
   readonly logger: Logger;
 }
 
-/** One middleware module: its name in config, its options schema, its factory. */
+/**
+ * One middleware module: its name in config, its options schema, its factory.
+ * Lifecycle as in Caddy's modules: the loader checks `options` against the
+ * schema (filling defaults), then calls `validate` for rules a schema cannot
+ * say; only options that pass both reach `create`, when the chain is built.
+ */
 export interface MiddlewareFactory<Options = unknown> {
   readonly name: string;
+  /** Also documents the options: docs/config.md and the editor schema are rendered from it. */
   readonly options: TSchema;
+  validate?(options: Options): readonly MiddlewareProblem[];
   create(options: Options, context: MiddlewareContext): Middleware;
+}
+
+/** A rule broken by a middleware's options; `path` is relative to the options. */
+export interface MiddlewareProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
 }
 
 export interface MiddlewareSpec {

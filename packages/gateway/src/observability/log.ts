@@ -12,19 +12,49 @@ export const REDACT = [
   '*.headers["x-api-key"]',
   'headers.authorization',
   'headers.cookie',
+  'headers["set-cookie"]',
+  'headers["proxy-authorization"]',
+  'headers["x-api-key"]',
 ];
 
+/** Longest a written line waits in the buffer before it reaches stdout. */
+const FLUSH_INTERVAL_MS = 250;
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino(
+  // Asynchronous, batched writes: the access log must not block the event
+  // loop on a slow terminal or pipe (pino flushes what is left on exit).
+  const stdout = destination === undefined ? pino.destination({ dest: 1, sync: false, minLength: 4096 }) : null;
+  let unflushed = false;
+  const logger = pino(
     {
       level,
       base: { service: 'rampart-gateway' },
       redact: { paths: REDACT, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        logMethod(args, method) {
+          unflushed = true;
+          method.apply(this, args);
+        },
+      },
     },
-    // Asynchronous writes: the access log must not block the event loop on a
-    // slow terminal or pipe; pino flushes on exit.
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    destination ?? stdout!,
   );
+  if (stdout !== null) {
+    // minLength holds lines until 4 KiB have gathered, which under light
+    // traffic means minutes, or forever for the one line that says why a
+    // reload was refused. Flushing on a timer bounds the wait.
+    const timer = setInterval(() => {
+      if (!unflushed) return;
+      unflushed = false;
+      try {
+        stdout.flush();
+      } catch {
+        // Destroyed at exit: nothing left to flush.
+      }
+    }, FLUSH_INTERVAL_MS);
+    timer.unref();
+  }
+  return logger;
 }

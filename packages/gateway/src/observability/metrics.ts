@@ -31,6 +31,8 @@ export class GatewayMetrics {
     this.connections = new Gauge({ name: 'rampart_client_connections', help: 'Client connections open now.', registers });
     this.rejected = new Counter({ name: 'rampart_requests_rejected_total', help: 'Requests refused before routing, by reason.', labelNames: ['reason'], registers });
     this.configReloads = new Counter({ name: 'rampart_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers });
+    // Both series exist from the start, so `increase()` and alerts see the first refusal.
+    for (const result of ['applied', 'refused']) this.configReloads.labels(result).inc(0);
   }
 
   observeRequest(route: string, status: number, seconds: number): void {

@@ -48,6 +48,8 @@ export class Exchange implements ConnectionOwner, ResponseController {
   #bodyMode = BODY_NONE;
   #remaining = 0;
   #chunked: ChunkedDecoder | null = null;
+  /** The decoder's data callback, made once per chunked response rather than once per packet. */
+  #onChunkData: ((data: Buffer) => void) | null = null;
   #requestSent = false;
   #bodyStarted = false;
   #done = false;
@@ -152,7 +154,14 @@ export class Exchange implements ConnectionOwner, ResponseController {
         return;
       }
       this.#startResponse(parsed);
-      if (this.#done || rest.length === 0) return;
+      if (this.#done) return;
+      // Bytes after a body-less response belong to no request: the
+      // connection is out of step and must not be reused.
+      if (this.#bodyMode === BODY_NONE) {
+        this.#complete(rest.length > 0);
+        return;
+      }
+      if (rest.length === 0) return;
       chunk = rest;
     }
     this.#body(chunk);
@@ -188,13 +197,15 @@ export class Exchange implements ConnectionOwner, ResponseController {
     else if (head.chunked) {
       this.#bodyMode = BODY_CHUNKED;
       this.#chunked = new ChunkedDecoder();
+      this.#onChunkData = (data) => {
+        if (!this.#done) this.#handler.onResponseData(this, data);
+      };
     } else if (head.contentLength >= 0) {
       this.#bodyMode = head.contentLength === 0 ? BODY_NONE : BODY_LENGTH;
       this.#remaining = head.contentLength;
     } else this.#bodyMode = BODY_UNTIL_CLOSE;
     this.#conn!.socket.setTimeout(this.#timeouts.idleMs);
     this.#handler.onResponseStart(this, status, head.headers, head.reason);
-    if (this.#bodyMode === BODY_NONE && !this.#done) this.#complete(false);
   }
 
   #body(chunk: Buffer): void {
@@ -215,9 +226,7 @@ export class Exchange implements ConnectionOwner, ResponseController {
         const decoder = this.#chunked!;
         let used: number;
         try {
-          used = decoder.push(chunk, 0, (data) => {
-            if (!this.#done) this.#handler.onResponseData(this, data);
-          });
+          used = decoder.push(chunk, 0, this.#onChunkData!);
         } catch (err) {
           if (err instanceof ChunkedError) this.#fail(upstreamBadResponse(this.#pool.server.url, err.message));
           else throw err;

@@ -1,0 +1,63 @@
+// The tools measured side by side. Each one starts itself in front of the
+// backend on a free loopback port, pinned to the proxies' core, with one
+// worker/thread, and keeps keep-alive connections to the backend.
+import type { Child } from '../process.ts';
+import { caddy } from './caddy.ts';
+import { direct } from './direct.ts';
+import { haproxy } from './haproxy.ts';
+import { nginx } from './nginx.ts';
+import { fastifyHttpProxy, nodeHttpProxy, undiciProxy } from './node-peers.ts';
+import { rampart } from './rampart.ts';
+
+export const toolNames = [
+  'direct',
+  'rampart',
+  'nginx',
+  'haproxy',
+  'caddy',
+  'node-http-proxy',
+  'fastify-http-proxy',
+  'undici-proxy',
+] as const;
+export type ToolName = (typeof toolNames)[number];
+
+/** What a tool needs on the machine: a system binary or the bench's npm install. */
+export type Requirement = 'nginx' | 'haproxy' | 'caddy' | 'npm-peers';
+
+export interface ToolContext {
+  /** Temp dir of this run; every config, pid file and log goes here. */
+  dir: string;
+  backendPort: number;
+  /** CPU list for the proxies and the backend; undefined when not pinning. */
+  core: string | undefined;
+  bins: Partial<Record<'nginx' | 'haproxy' | 'caddy', string>>;
+  nodeBin: string;
+  repoDir: string;
+  benchDir: string;
+}
+
+export interface Running {
+  port: number;
+  /** undefined for `direct`, which is the backend itself. */
+  child: Child | undefined;
+}
+
+export interface Tool {
+  name: ToolName;
+  needs: readonly Requirement[];
+  /** Runs on V8, whose JIT makes the first seconds slower; native servers are at speed from the first request. */
+  jit: boolean;
+  start(ctx: ToolContext): Promise<Running>;
+}
+
+const all: readonly Tool[] = [direct, rampart, nginx, haproxy, caddy, nodeHttpProxy, fastifyHttpProxy, undiciProxy];
+
+export function tool(name: ToolName): Tool {
+  const found = all.find((t) => t.name === name);
+  if (found === undefined) throw new Error(`unknown tool ${name}`);
+  return found;
+}
+
+export function isToolName(name: string): name is ToolName {
+  return (toolNames as readonly string[]).includes(name);
+}
