@@ -29,7 +29,7 @@ const SERVER_CORE = pinned ? '1' : undefined;
 const WARMUP_CONNECTIONS = 50;
 let tempDir: string | undefined;
 const startedAt = Date.now();
-const elapsed = (): string => `${((Date.now() - startedAt) / 1000).toFixed(0).padStart(4)} s`;
+const elapsed = (): string => `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)} s`;
 
 async function main(settings: Settings): Promise<void> {
   const wanted = settings.tools.filter((name) => settings.scenarios.some((s) => appliesTo(s, name)));

@@ -15,7 +15,8 @@ export interface Settings {
 
 export const usage = `Usage: npm run bench -- [options]
 
-  --quick              3 short repetitions (1 s runs, 1 s warm-up), fewer connection counts
+  --quick              3 short repetitions: 1 s runs, 1 s warm-up of the Node tools only,
+                       connections 1, 50, 200 for proxy-1k and 50 elsewhere (< 2 min)
   --tools a,b          subset of: ${toolNames.join(', ')}
   --scenarios x,y      subset of: ${scenarios.map((s) => s.name).join(', ')}
   --connections n,m    replace every scenario's connection counts

@@ -20,6 +20,11 @@ export function coreTicks(core: string): CoreTicks | undefined {
     .split(/\s+/)
     .slice(1)
     .map(Number);
+  // Interrupt time counts as busy: without CONFIG_IRQ_TIME_ACCOUNTING (the
+  // common case) the ticks that land in a softirq are also charged to the
+  // task they interrupted, so our processes' utime + stime include our own
+  // loopback traffic. What remains is other processes, plus the interrupts
+  // that hit while the core was idle: a few percent even on a quiet machine.
   const busy = user + nice + system + irq + softirq;
   return { busy, steal, total: busy + idle + iowait + steal };
 }

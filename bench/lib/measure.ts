@@ -1,7 +1,7 @@
 // One measured wrk run against one tool, with the CPU its process tree (and the
 // backend's) spent during exactly that run, and the medians over repetitions.
 import { coreTicks, foreignLoad } from './core-load.ts';
-import { clockTicks, cpuSeconds, rssMiB } from './proc-stats.ts';
+import { clockTicks, cpuSeconds, processTree, rssMiB } from './proc-stats.ts';
 import type { RunEntry } from './report.ts';
 import { median } from './stats.ts';
 import type { Running } from './tools/index.ts';
@@ -30,22 +30,24 @@ export interface MeasureOptions {
 }
 
 export async function measure(tool: Running, backend: Running, options: MeasureOptions): Promise<Sample> {
-  const pid = tool.child?.pid;
   const backendPid = backend.child?.pid;
   if (backendPid === undefined) throw new Error('backend has no process');
+  // Trees are fixed during a run: nginx forks its worker at start only.
+  const tree = tool.child === undefined ? undefined : processTree(tool.child.pid);
+  const backendTree = processTree(backendPid);
   const coreBefore = options.serverCore === undefined ? undefined : coreTicks(options.serverCore);
-  const before = pid === undefined ? 0 : cpuSeconds(pid);
-  const backendBefore = cpuSeconds(backendPid);
+  const before = tree === undefined ? 0 : cpuSeconds(tree);
+  const backendBefore = cpuSeconds(backendTree);
   const wrk = await runWrk(options);
-  const cpuS = pid === undefined ? undefined : cpuSeconds(pid) - before;
-  const backendCpuS = cpuSeconds(backendPid) - backendBefore;
+  const cpuS = tree === undefined ? undefined : cpuSeconds(tree) - before;
+  const backendCpuS = cpuSeconds(backendTree) - backendBefore;
   const coreAfter = options.serverCore === undefined ? undefined : coreTicks(options.serverCore);
   const load = coreBefore && coreAfter ? foreignLoad(coreBefore, coreAfter, ((cpuS ?? 0) + backendCpuS) * clockTicks()) : undefined;
   return {
     wrk,
     cpuS,
     backendCpuS,
-    rssMiB: pid === undefined ? undefined : rssMiB(pid),
+    rssMiB: tree === undefined ? undefined : rssMiB(tree),
     otherPct: load?.otherPct,
     stealPct: load?.stealPct,
   };

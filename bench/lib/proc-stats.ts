@@ -57,17 +57,22 @@ export function descendants(root: number): number[] {
   return found;
 }
 
-/** CPU seconds (user + system) used so far by root and its live descendants. */
-export function cpuSeconds(root: number): number {
+/** root and its live descendants: listing them reads all of /proc, so callers list once per sample. */
+export function processTree(root: number): number[] {
+  return [root, ...descendants(root)];
+}
+
+/** CPU seconds (user + system) used so far by the processes. */
+export function cpuSeconds(pids: readonly number[]): number {
   let ticks = 0;
-  for (const pid of [root, ...descendants(root)]) ticks += readStat(pid)?.ticks ?? 0;
+  for (const pid of pids) ticks += readStat(pid)?.ticks ?? 0;
   return ticks / clockTicks();
 }
 
-/** Resident set of root and its descendants, in MiB. */
-export function rssMiB(root: number): number {
+/** Resident set of the processes, in MiB. */
+export function rssMiB(pids: readonly number[]): number {
   let kib = 0;
-  for (const pid of [root, ...descendants(root)]) {
+  for (const pid of pids) {
     try {
       const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       kib += Number(match?.[1] ?? 0);

@@ -105,9 +105,9 @@ function interference(runs: readonly RunEntry[]): string[] {
   const other = runs.map((r) => r.core_other_pct).filter((v): v is number => v !== null);
   const steal = runs.map((r) => r.core_steal_pct).filter((v): v is number => v !== null);
   if (other.length === 0) return [];
-  const noisy = median(other) > 5 || median(steal) > 5;
+  const noisy = median(other) > 10 || median(steal) > 5;
   return [
-    `- Interference on the proxies' core: processes outside this run used a median ${median(other).toFixed(0)}% of it (worst ${Math.max(...other).toFixed(0)}%), the hypervisor stole a median ${median(steal).toFixed(0)}% (worst ${Math.max(...steal).toFixed(0)}%).${noisy ? ' **The machine was busy: treat the numbers as rough.**' : ''}`,
+    `- Interference on the proxies' core: processes outside this run (and interrupts while idle) used a median ${median(other).toFixed(0)}% of it (worst ${Math.max(...other).toFixed(0)}%), the hypervisor stole a median ${median(steal).toFixed(0)}% (worst ${Math.max(...steal).toFixed(0)}%).${noisy ? ' **The machine was busy: treat the numbers as rough.**' : ''}`,
   ];
 }
 

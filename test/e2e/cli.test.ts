@@ -50,7 +50,13 @@ describe('rampart command', { concurrency: true }, () => {
   test('check: a valid file exits 0', async () => {
     const { code, stdout } = await rampart(['check', '-c', good]);
     assert.equal(code, 0);
-    assert.equal(stdout, `${good}: valid (1 routes, 1 upstreams)\n`);
+    assert.equal(stdout, `${good}: valid (1 route, 1 upstream)\n`);
+  });
+
+  test('check: the example config of the README is valid', async () => {
+    const { code, stdout, stderr } = await rampart(['check', '-c', 'examples/rampart.yaml']);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^examples\/rampart\.yaml: valid/);
   });
 
   test('check: an invalid file exits 1 and prints the file, key path, line and reason of every problem', async () => {

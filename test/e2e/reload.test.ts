@@ -2,7 +2,7 @@
 // and on SIGHUP, new requests follow the new config while requests in flight
 // and idle keep-alive connections are kept; an invalid file is refused and
 // the running config stays in force.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ async function started(gw: GatewayProcess): Promise<void> {
   assert.equal(gw.child.exitCode, null, gw.stderr());
 }
 
-async function setup(t: import('node:test').TestContext) {
+async function setup(t: TestContext) {
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   let slowArrived = false;

@@ -1,7 +1,7 @@
 // Graceful shutdown of `rampart gateway` as a child process: SIGTERM stops
 // the listener, lets the request in flight finish, closes idle keep-alive
 // connections and exits 0; past shutdownGrace what is left is cut.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
@@ -23,7 +23,7 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-async function setup(t: import('node:test').TestContext, grace: string) {
+async function setup(t: TestContext, grace: string) {
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   let slowArrived = false;
@@ -51,7 +51,7 @@ async function setup(t: import('node:test').TestContext, grace: string) {
 }
 
 /** Opens a connection, serves one request on it, and leaves it idle. */
-async function idleConnection(t: import('node:test').TestContext, port: number): Promise<KeepAliveClient> {
+async function idleConnection(t: TestContext, port: number): Promise<KeepAliveClient> {
   const client = await KeepAliveClient.connect(port);
   t.after(() => client.close());
   const res = await client.get('/');
@@ -61,7 +61,7 @@ async function idleConnection(t: import('node:test').TestContext, port: number):
 }
 
 /** Sends /slow on its own connection and waits until the upstream holds it. */
-async function slowRequest(t: import('node:test').TestContext, port: number, arrived: () => boolean) {
+async function slowRequest(t: TestContext, port: number, arrived: () => boolean) {
   const client = await KeepAliveClient.connect(port);
   t.after(() => client.close());
   let done = false;

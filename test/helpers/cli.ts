@@ -40,7 +40,7 @@ export function startGatewayProcess(file: string, extraArgs: string[] = []): Gat
   const logs: Record<string, unknown>[] = [];
   let partial = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     partial += chunk;
     let nl: number;
     while ((nl = partial.indexOf('\n')) !== -1) {
@@ -53,7 +53,7 @@ export function startGatewayProcess(file: string, extraArgs: string[] = []): Gat
       }
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return {
     child,

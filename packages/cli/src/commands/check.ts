@@ -7,7 +7,8 @@ export async function checkCommand(args: string[]): Promise<number> {
   const file = String(values.config);
   try {
     const config = await loadConfigFile(file);
-    process.stdout.write(`${file}: valid (${config.routes.length} routes, ${config.upstreams.size} upstreams)\n`);
+    const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+    process.stdout.write(`${file}: valid (${count(config.routes.length, 'route')}, ${count(config.upstreams.size, 'upstream')})\n`);
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -2,7 +2,7 @@ import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Gateway, loadConfigFile, parseConfig, ConfigError, createLogger, type GatewayConfig } from '@rampart/gateway';
+import { Gateway, parseConfig, ConfigError, createLogger, type GatewayConfig } from '@rampart/gateway';
 import { parseOrExit } from '../args.ts';
 import { GATEWAY_HELP } from '../help.ts';
 
@@ -10,8 +10,12 @@ export async function gatewayCommand(args: string[]): Promise<number> {
   const values = parseOrExit(args, { config: { type: 'string', short: 'c', default: 'rampart.yaml' }, 'no-watch': { type: 'boolean', default: false } }, GATEWAY_HELP);
   const file = path.resolve(String(values.config));
   let config: GatewayConfig;
+  let text: string;
   try {
-    config = await loadConfigFile(file);
+    text = await readFile(file, 'utf8').catch((err: unknown) => {
+      throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(err as Error).message}` }]);
+    });
+    config = parseConfig(text, file);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -28,7 +32,7 @@ export async function gatewayCommand(args: string[]): Promise<number> {
     process.stderr.write(`rampart gateway: ${listenError}\n`);
     return 1;
   }
-  runUntilSignalled(gateway, file, !values['no-watch']);
+  runUntilSignalled(gateway, file, !values['no-watch'], text);
   return 0;
 }
 
@@ -49,9 +53,10 @@ export function describeListenError(err: unknown): string | null {
   }
 }
 
-export function runUntilSignalled(gateway: Gateway, file: string | null, watchFile: boolean): void {
+/** `loadedText`: the file as the running config was parsed from, so a change made since is not missed. */
+export function runUntilSignalled(gateway: Gateway, file: string | null, watchFile: boolean, loadedText = ''): void {
   const logger = gateway.logger;
-  let lastHash = '';
+  let lastHash = createHash('sha256').update(loadedText).digest('hex');
   let reloading: Promise<void> | null = null;
   const reload = async (why: string) => {
     if (file === null) return;
@@ -71,23 +76,35 @@ export function runUntilSignalled(gateway: Gateway, file: string | null, watchFi
     }
   };
   const queueReload = (why: string) => {
-    // One reload at a time; a change during a reload is picked up after it.
-    reloading = (reloading ?? Promise.resolve()).then(() => reload(why)).finally(() => {
-      reloading = null;
-    });
+    // One reload at a time, in order; a change during a reload is picked up
+    // after it. Only the last link of the chain may clear it, or a third
+    // reload could start while the second still runs.
+    const next: Promise<void> = (reloading ?? Promise.resolve()).then(() => reload(why)).then(
+      () => {
+        if (reloading === next) reloading = null;
+      },
+      (err: unknown) => {
+        if (reloading === next) reloading = null;
+        logger.error({ err, why }, 'configuration reload failed');
+      },
+    );
+    reloading = next;
   };
   if (file !== null) {
-    void readFile(file, 'utf8').then((t) => (lastHash = createHash('sha256').update(t).digest('hex')), () => {});
     process.on('SIGHUP', () => queueReload('SIGHUP'));
     if (watchFile) {
       // Watch the directory: editors replace files by rename, which ends a
-      // watch on the file itself.
+      // watch on the file itself. Kubernetes updates a mounted ConfigMap by
+      // swapping its `..data` symlink, so those names count too; the hash
+      // check in reload() drops events that changed nothing.
       let timer: NodeJS.Timeout | null = null;
+      const base = path.basename(file);
       const watcher = watch(path.dirname(file), (_event, name) => {
-        if (name !== path.basename(file)) return;
+        if (name !== base && !name?.startsWith('..')) return;
         if (timer) clearTimeout(timer);
         timer = setTimeout(() => queueReload('file changed'), 100);
       });
+      watcher.on('error', (err) => logger.warn({ err, file }, 'watching the config file failed; reload with SIGHUP'));
       watcher.unref();
     }
   }

@@ -97,7 +97,6 @@ export class Http1Connection implements ResponseHandler {
     // After the last response (or a refusal) the connection only waits for
     // its output to flush: what the client still sends (the rest of a refused
     // body, a request after `Connection: close`) must not be parsed as a request.
-    if (this.#closed) return;
     if (this.#active) {
       if (this.#body !== null && !this.#body.complete) {
         this.#feedBody(chunk, 0);
