@@ -87,7 +87,7 @@ test('connect timeout: a server whose accept queue is full gets 502 after connec
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   t.after(() => child.kill('SIGKILL'));
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
   const port = Number(String(line).trim());
   const fillers: net.Socket[] = [];
   t.after(() => fillers.forEach((s) => s.destroy()));

@@ -97,6 +97,7 @@ export class Http1Connection implements ResponseHandler {
     // After the last response (or a refusal) the connection only waits for
     // its output to flush: what the client still sends (the rest of a refused
     // body, a request after `Connection: close`) must not be parsed as a request.
+    if (this.#closed) return;
     if (this.#active) {
       if (this.#body !== null && !this.#body.complete) {
         this.#feedBody(chunk, 0);
@@ -330,9 +331,6 @@ export class Http1Connection implements ResponseHandler {
       else if (name === 'transfer-encoding') upstreamChunked = true;
     }
     if (upstreamChunked) contentLength = null;
-    // RFC 9110 §8.6 lets a recipient take `5, 5` as 5 (the upstream parser
-    // checked the values are identical); the client gets the plain number.
-    else if (contentLength !== null && contentLength.includes(',')) contentLength = contentLength.slice(0, contentLength.indexOf(',')).trim();
     const out = responseHeadersForClient(headers, false);
     const bodyless = this.#noBody || status === 204 || status === 304 || status < 200;
     this.#responseChunked = false;

@@ -1,7 +1,6 @@
 // One request/response exchange with one upstream server over a pooled
 // keep-alive connection: writes the re-serialised request, streams the body
 // with back-pressure, parses and streams the response back to the handler.
-import type { Duplex } from 'node:stream';
 import type { ProxyRequest, ResponseController, ResponseHandler } from '../middleware/types.ts';
 import {
   upstreamBadResponse,
@@ -182,7 +181,7 @@ export class Exchange implements ConnectionOwner, ResponseController {
       conn.socket.removeAllListeners('timeout');
       conn.socket.removeAllListeners('drain');
       this.#events.onFinish(this, null);
-      this.#handler.onUpgrade(this, 101, head.headers, conn.socket as Duplex, rest);
+      this.#handler.onUpgrade(this, 101, head.headers, conn.socket, rest);
       return;
     }
     // 100 Continue and 103 Early Hints are consumed: the gateway already
