@@ -12,6 +12,7 @@ import { startGateway } from '../helpers/gateway.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { gatewayConfig } from '../helpers/config.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startBlackhole } from '../helpers/blackhole.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -119,28 +120,30 @@ test(`${TOTAL} requests aborted by the client while the upstream holds them: eac
   assert.ok(growth < 4 * 1024 * 1024, `heap grew by ${(growth / 1048576).toFixed(1)} MiB over ${TOTAL} aborted requests`);
 });
 
-test('requests aborted while their upstream connection is being opened leave nothing half-open', async (t) => {
-  const upstream = await startUpstream((_req, res) => res.end('late'));
-  t.after(() => upstream.close());
-  const gw = await startGateway(gatewayConfig([upstream.url], { upstream: { keepAlive: { maxIdle: 0 } } }));
+test('a request aborted while its upstream connection is being opened cancels the connect', async (t) => {
+  const blackhole = await startBlackhole();
+  t.after(() => blackhole.close());
+  // A connect timeout far beyond the test: only the cancel can close it.
+  const gw = await startGateway(gatewayConfig([blackhole.url], { upstream: { connectTimeout: '60s' } }));
   t.after(() => gw.close());
-  // The head and the FIN arrive together: the gateway starts a connect for
-  // the request and learns of the abort before the connect completes.
-  for (let i = 0; i < 50; i++) {
+  const server = () => (gw.gateway.status() as unknown as Status).upstreams.app.servers[0]!;
+  const sockets: net.Socket[] = [];
+  t.after(() => sockets.forEach((s) => s.destroy()));
+  for (let i = 0; i < 10; i++) {
     const socket = net.connect(gw.port, '127.0.0.1');
     socket.on('error', () => {});
-    socket.end(`GET /early/${i} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    socket.write(`GET /connecting/${i} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    sockets.push(socket);
   }
-  const done = () => gw.logs.filter((l) => String(l['path']).startsWith('/early/'));
-  await waitFor(() => done().length === 50, { what: 'the 50 requests to be logged as done' });
-  await waitFor(
-    () => {
-      const s = gw.gateway.status() as unknown as Status;
-      const server = s.upstreams.app.servers[0]!;
-      return gw.gateway.inflight === 0 && s.connections === 0 && server.inflight === 0 && server.connections.open === 0;
-    },
-    { what: 'every request to end and every upstream connection to close' },
-  );
-  const statuses = new Set(done().map((l) => l['status']));
-  assert.ok(statuses.has(499), `some requests ended as client aborts (${[...statuses].join(', ')})`);
+  await waitFor(() => server().connections.open === 10 && server().inflight === 10, { what: 'ten connects under way' });
+  for (const s of sockets) s.destroy();
+  await waitFor(() => gw.gateway.inflight === 0 && server().inflight === 0 && server().connections.open === 0, {
+    what: 'the pending connects to be abandoned',
+  });
+  const logged = await waitFor(() => {
+    const lines = gw.logs.filter((l) => String(l['path']).startsWith('/connecting/'));
+    return lines.length === 10 ? lines : null;
+  }, { what: 'ten access log lines' });
+  assert.deepEqual(new Set(logged.map((l) => l['status'])), new Set([499]));
+  assert.deepEqual(new Set(logged.map((l) => l['error'])), new Set(['RAMPART_ERR_CLIENT_ABORTED']));
 });

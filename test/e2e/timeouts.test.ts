@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { startGateway } from '../helpers/gateway.ts';
 import { gatewayConfig } from '../helpers/config.ts';
 import { openRaw, parseResponses } from '../helpers/http-text.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startBlackhole } from '../helpers/blackhole.ts';
 
 /** A port nothing listens on: bound, then released. */
 async function deadPort(): Promise<number> {
@@ -70,35 +70,10 @@ test('connection refused: 502 with a short body naming the cause', async (t) => 
   await waitFor(() => gw.gateway.inflight === 0, { what: 'no request in flight' });
 });
 
-test('connect timeout: a server whose accept queue is full gets 502 after connectTimeout', async (t) => {
-  // A listener that never accepts: a child process that blocks its event
-  // loop inside the listen callback, before any accept can run (stdout to a
-  // pipe is synchronous on Linux). Linux queues backlog+1 connections and
-  // then drops SYNs, so the gateway's connect hangs like one to a dead host.
-  const child = spawn(
-    process.execPath,
-    [
-      '-e',
-      `const s = require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
-        process.stdout.write(s.address().port + '\\n');
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-      });`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  t.after(() => child.kill('SIGKILL'));
-  const [line] = (await once(child.stdout, 'data')) as [Buffer];
-  const port = Number(String(line).trim());
-  const fillers: net.Socket[] = [];
-  t.after(() => fillers.forEach((s) => s.destroy()));
-  let connected = 0;
-  for (let i = 0; i < 2; i++) {
-    const s = net.connect(port, '127.0.0.1', () => connected++);
-    s.on('error', () => {});
-    fillers.push(s);
-  }
-  await waitFor(() => connected === 2, { what: 'the accept queue to fill' });
-
+test('connect timeout: a server that never completes the handshake gets 502 after connectTimeout', async (t) => {
+  const blackhole = await startBlackhole();
+  t.after(() => blackhole.close());
+  const port = blackhole.port;
   const gw = await startGateway(gatewayConfig([`http://127.0.0.1:${port}`], { upstream: { connectTimeout: '300ms', headersTimeout: '3s' } }));
   t.after(() => gw.close());
   const started = Date.now();
