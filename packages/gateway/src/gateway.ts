@@ -11,7 +11,8 @@ import { Http1Connection, type RequestRecord } from './entrypoint/http1-connecti
 import type { EntrypointContext } from './entrypoint/context.ts';
 import type { BadRequestError } from './errors.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
-import { createLogger, type Logger } from './observability/log.ts';
+import { createLogger, lineWriter, type Logger } from './observability/log.ts';
+import { AccessLog } from './observability/access-log.ts';
 import { startAdmin, type AdminServer } from './admin/admin-server.ts';
 
 interface Runtime {
@@ -47,9 +48,11 @@ export class Gateway {
   #inflight = 0;
   readonly #ctx: EntrypointContext;
   readonly #observer: UpstreamObserver;
+  readonly #accessLog: AccessLog;
 
   private constructor(config: GatewayConfig, options: GatewayOptions) {
     this.logger = options.logger ?? createLogger(config.log.level);
+    this.#accessLog = new AccessLog(lineWriter(this.logger));
     this.#observer = {
       onExchangeFinish: (upstream, _server, _exchange, error) => {
         if (error && error.code !== 'RAMPART_ERR_CLIENT_ABORTED') this.metrics.upstreamErrors.labels(upstream.name, error.code).inc();
@@ -167,21 +170,7 @@ export class Gateway {
     const now = process.hrtime.bigint();
     const seconds = Number(now - record.startedAt) / 1e9;
     this.metrics.observeRequest(record.route ?? '(none)', record.status, seconds);
-    if (!this.#runtime.config.log.access) return;
-    this.logger.info({
-      method: record.method,
-      path: record.target,
-      host: record.host,
-      remote: record.remote,
-      route: record.route,
-      server: record.server,
-      status: record.status,
-      bytesIn: record.bytesIn,
-      bytesOut: record.bytesOut,
-      ms: Math.round(seconds * 1e6) / 1e3,
-      upstreamMs: record.headersAt === 0n ? null : Math.round(Number(record.headersAt - record.startedAt) / 1e3) / 1e3,
-      error: record.error?.code,
-    }, 'request');
+    if (this.#runtime.config.log.access) this.#accessLog.log(record, seconds);
   }
 
   #rejected(error: BadRequestError, remote: string): void {
