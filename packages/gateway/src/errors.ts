@@ -53,6 +53,9 @@ export const noServer = (upstream: string): RampartError =>
 export const clientAborted = (): RampartError =>
   new RampartError('RAMPART_ERR_CLIENT_ABORTED', 499, 'the client closed the connection before the response was complete');
 
+export const clientStalled = (): RampartError =>
+  new RampartError('RAMPART_ERR_CLIENT_STALLED', 408, 'the client stopped reading its response');
+
 export const shuttingDown = (): RampartError =>
   new RampartError('RAMPART_ERR_SHUTTING_DOWN', 503, 'the gateway is shutting down');
 

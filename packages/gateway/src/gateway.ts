@@ -38,7 +38,7 @@ export interface ServerStatus {
 
 export class Gateway {
   readonly logger: Logger;
-  readonly metrics = new GatewayMetrics();
+  readonly metrics = new GatewayMetrics({ inflight: () => this.#inflight, connections: () => this.#connections.size });
   #runtime: Runtime;
   #server: net.Server | null = null;
   #admin: AdminServer | null = null;
@@ -70,7 +70,6 @@ export class Gateway {
       },
       onRequestStart: () => {
         this.#inflight++;
-        metrics.inflight.inc();
       },
       onRequestDone: (record) => this.#requestDone(record),
       onRejected: (error, remote) => this.#rejected(error, remote),
@@ -78,7 +77,6 @@ export class Gateway {
       onConnectionClose: (conn) => {
         this.#connections.delete(conn);
         this.#tunnels.delete(conn);
-        metrics.connections.dec();
       },
     };
   }
@@ -114,7 +112,6 @@ export class Gateway {
     server.on('connection', (socket) => {
       const conn = new Http1Connection(socket, this.#ctx);
       this.#connections.add(conn);
-      this.metrics.connections.inc();
       if (this.#shuttingDown) conn.closeGracefully();
     });
     server.on('drop', () => this.metrics.rejected.labels('max-connections').inc());
@@ -166,9 +163,7 @@ export class Gateway {
 
   #requestDone(record: RequestRecord): void {
     this.#inflight--;
-    this.metrics.inflight.dec();
-    const now = process.hrtime.bigint();
-    const seconds = Number(now - record.startedAt) / 1e9;
+    const seconds = (performance.now() - record.startedAt) / 1e3;
     this.metrics.observeRequest(record.route ?? '(none)', record.status, seconds);
     if (this.#runtime.config.log.access) this.#accessLog.log(record, seconds);
   }

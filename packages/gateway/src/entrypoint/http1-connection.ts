@@ -4,7 +4,7 @@
 // served one at a time; pipelined bytes wait in the buffer (socket paused).
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { BadRequestError, clientAborted, noRoute, RampartError } from '../errors.ts';
+import { BadRequestError, clientAborted, clientStalled, noRoute, RampartError } from '../errors.ts';
 import { parseRequestHead, type RequestHead } from '../http1/request-head.ts';
 import { ChunkedDecoder, ChunkedError } from '../http1/chunked.ts';
 import { requestHeadersForUpstream, responseHeadersForClient, serializeHead, clientAddress } from '../http1/forward-headers.ts';
@@ -32,8 +32,10 @@ export interface RequestRecord {
   status: number;
   bytesIn: number;
   bytesOut: number;
-  startedAt: bigint;
-  headersAt: bigint;
+  /** performance.now() at the request head. */
+  startedAt: number;
+  /** performance.now() at the response head; 0 before. */
+  headersAt: number;
   error: RampartError | null;
 }
 
@@ -47,6 +49,8 @@ export class Http1Connection implements ResponseHandler {
   #headTimer: NodeJS.Timeout | null = null;
   #served = 0;
   #closing = false;
+  /** The socket timeout was changed from keepAliveTimeout for a body or tunnel. */
+  #timeoutChanged = false;
   #closed = false;
 
   // The request being served.
@@ -166,7 +170,8 @@ export class Http1Connection implements ResponseHandler {
     // Set before any answer, the gateway's own errors included: a body on a
     // HEAD response would be read as the next response.
     this.#noBody = head.method === 'HEAD';
-    this.socket.setTimeout(0);
+    // The keep-alive inactivity timer stays armed through the request (I/O
+    // refreshes it); #onTimeout knows what a timeout means in each phase.
     const target = head.target === '*' ? '*' : normalizeTarget(head.target);
     const record: RequestRecord = {
       method: head.method,
@@ -178,8 +183,8 @@ export class Http1Connection implements ResponseHandler {
       status: 0,
       bytesIn: 0,
       bytesOut: 0,
-      startedAt: process.hrtime.bigint(),
-      headersAt: 0n,
+      startedAt: performance.now(),
+      headersAt: 0,
       error: null,
     };
     this.#record = record;
@@ -211,6 +216,7 @@ export class Http1Connection implements ResponseHandler {
       body = new ClientBody(this, head.chunked ? null : head.contentLength, route.config.maxBodyBytes, head.expectContinue);
       this.#body = body;
       this.socket.setTimeout(config.limits.bodyTimeoutMs);
+      this.#timeoutChanged = true;
     } else this.#body = null;
     const upgrade = head.upgrade !== null && !hasBody;
     const request: ProxyRequest = {
@@ -252,7 +258,7 @@ export class Http1Connection implements ResponseHandler {
       return;
     }
     if (body.complete) {
-      this.socket.setTimeout(0);
+      this.socket.setTimeout(this.#ctx.config().limits.keepAliveTimeoutMs);
       if (used < buf.length) {
         this.#buf = this.#buf === null ? buf.subarray(used) : Buffer.concat([this.#buf, buf.subarray(used)]);
         this.socket.pause();
@@ -274,7 +280,21 @@ export class Http1Connection implements ResponseHandler {
       this.socket.destroy();
       return;
     }
-    if (this.#body !== null && !this.#body.complete) this.#bodyFailed(new BadRequestError('request body not received in time', 408));
+    if (this.#body !== null && !this.#body.complete) {
+      this.#bodyFailed(new BadRequestError('request body not received in time', 408));
+      return;
+    }
+    // A client that stopped reading its response (nginx's send_timeout):
+    // cut it, and say so, rather than let the upstream's idle timer fire and
+    // blame the server.
+    if (this.#responseStarted && this.socket.writableLength > 0) {
+      this.#record!.error = clientStalled();
+      this.#controller.abort(clientStalled());
+      this.#keepAlive = false;
+      this.#finish();
+      this.socket.destroy();
+    }
+    // Otherwise the request waits on the upstream, whose own timeouts bound it.
   }
 
   #reject(error: BadRequestError): void {
@@ -321,7 +341,7 @@ export class Http1Connection implements ResponseHandler {
     this.#responseStarted = true;
     const record = this.#record!;
     record.status = status;
-    record.headersAt = process.hrtime.bigint();
+    record.headersAt = performance.now();
     const head = this.#head!;
     let contentLength: string | null = null;
     let upstreamChunked = false;
@@ -389,7 +409,7 @@ export class Http1Connection implements ResponseHandler {
   onUpgrade(_controller: ResponseController, status: number, headers: HeaderList, upstream: Duplex, head: Buffer): void {
     const record = this.#record!;
     record.status = status;
-    record.headersAt = process.hrtime.bigint();
+    record.headersAt = performance.now();
     const out = responseHeadersForClient(headers, true);
     out.push('connection', 'upgrade');
     const socket = this.socket;
@@ -431,7 +451,10 @@ export class Http1Connection implements ResponseHandler {
       this.socket.destroySoon();
       return;
     }
-    this.socket.setTimeout(this.#ctx.config().limits.keepAliveTimeoutMs);
+    if (this.#timeoutChanged) {
+      this.#timeoutChanged = false;
+      this.socket.setTimeout(this.#ctx.config().limits.keepAliveTimeoutMs);
+    }
     if (this.#buf !== null) {
       // Serve the pipelined request on the next tick so a burst of them cannot
       // starve other connections.

@@ -4,6 +4,10 @@
 // (serialisers, redaction) cost as much as the proxying itself.
 import type { RequestRecord } from '../entrypoint/http1-connection.ts';
 
+// The parser admits only visible ASCII in the target and Host (and a method
+// is a token), so a quote or backslash is the only thing that needs escaping.
+const NEEDS_ESCAPE = /["\\]/;
+
 export class AccessLog {
   readonly #write: (line: string) => void;
   #lastMs = 0;
@@ -19,15 +23,15 @@ export class AccessLog {
       this.#lastMs = now;
       this.#time = new Date(now).toISOString();
     }
-    const upstreamMs = record.headersAt === 0n ? 'null' : String(Math.round(Number(record.headersAt - record.startedAt) / 1e3) / 1e3);
-    // Client-controlled strings (path, host, method) go through JSON.stringify;
-    // numbers and our own identifiers cannot break the line.
+    const upstreamMs = record.headersAt === 0 ? 'null' : String(Math.round((record.headersAt - record.startedAt) * 1e3) / 1e3);
+    // Client-controlled strings are escaped when they hold a quote or
+    // backslash; numbers, the method (a token) and addresses cannot break the line.
     let line =
       '{"level":"info","time":"' + this.#time +
       '","service":"rampart-gateway","msg":"request","method":' + JSON.stringify(record.method) +
-      ',"path":' + JSON.stringify(record.target) +
-      ',"host":' + JSON.stringify(record.host) +
-      ',"remote":' + JSON.stringify(record.remote) +
+      ',"path":' + (NEEDS_ESCAPE.test(record.target) ? JSON.stringify(record.target) : '"' + record.target + '"') +
+      ',"host":' + (NEEDS_ESCAPE.test(record.host) ? JSON.stringify(record.host) : '"' + record.host + '"') +
+      ',"remote":"' + record.remote + '"' +
       ',"route":' + (record.route === null ? 'null' : JSON.stringify(record.route)) +
       ',"server":' + (record.server === null ? 'null' : JSON.stringify(record.server)) +
       ',"status":' + record.status +

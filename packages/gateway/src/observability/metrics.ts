@@ -15,7 +15,8 @@ export class GatewayMetrics {
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #durationChildren = new Map<string, { observe(v: number): void }>();
 
-  constructor() {
+  /** Gauges read at scrape time: no per-request update at all. */
+  constructor(live: { inflight(): number; connections(): number } = { inflight: () => 0, connections: () => 0 }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'rampart_' });
     const registers = [this.registry];
     this.requests = new Counter({ name: 'rampart_requests_total', help: 'Requests answered, by route and status code.', labelNames: ['route', 'code'], registers });
@@ -27,8 +28,22 @@ export class GatewayMetrics {
       registers,
     });
     this.upstreamErrors = new Counter({ name: 'rampart_upstream_errors_total', help: 'Failed upstream exchanges, by upstream and kind (error code).', labelNames: ['upstream', 'kind'], registers });
-    this.inflight = new Gauge({ name: 'rampart_requests_in_flight', help: 'Requests being served now.', registers });
-    this.connections = new Gauge({ name: 'rampart_client_connections', help: 'Client connections open now.', registers });
+    this.inflight = new Gauge({
+      name: 'rampart_requests_in_flight',
+      help: 'Requests being served now.',
+      registers,
+      collect() {
+        this.set(live.inflight());
+      },
+    });
+    this.connections = new Gauge({
+      name: 'rampart_client_connections',
+      help: 'Client connections open now.',
+      registers,
+      collect() {
+        this.set(live.connections());
+      },
+    });
     this.rejected = new Counter({ name: 'rampart_requests_rejected_total', help: 'Requests refused before routing, by reason.', labelNames: ['reason'], registers });
     this.configReloads = new Counter({ name: 'rampart_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers });
     // Both series exist from the start, so `increase()` and alerts see the first refusal.

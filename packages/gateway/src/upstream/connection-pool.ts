@@ -20,6 +20,10 @@ export class UpstreamConnection {
   /** Requests this connection carried; > 0 means a reused connection. */
   uses = 0;
   closed = false;
+  /** When it went back to the pool (performance.now()). */
+  idleSince = 0;
+  /** The socket's inactivity timeout now; re-arming a timer costs, so it is only changed when it differs. */
+  currentTimeoutMs = 0;
 
   constructor(socket: net.Socket, pool: ConnectionPool) {
     this.socket = socket;
@@ -49,6 +53,12 @@ export class UpstreamConnection {
       owner?.onClose(socket.errored ?? undefined);
     });
   }
+
+  setInactivityTimeout(ms: number): void {
+    if (this.currentTimeoutMs === ms) return;
+    this.currentTimeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
 }
 
 export type AcquireCallback = (error: RampartError | null, connection: UpstreamConnection | null) => void;
@@ -59,6 +69,7 @@ export class ConnectionPool {
   readonly #idle: UpstreamConnection[] = [];
   #open = 0;
   #closing = false;
+  #sweeper: NodeJS.Timeout | null = null;
 
   constructor(server: ServerConfig, upstream: UpstreamConfig) {
     this.server = server;
@@ -77,9 +88,7 @@ export class ConnectionPool {
   takeIdle(): UpstreamConnection | null {
     let conn = this.#idle.pop();
     while (conn && (conn.closed || conn.socket.destroyed)) conn = this.#idle.pop();
-    if (!conn) return null;
-    conn.socket.setTimeout(0);
-    return conn;
+    return conn ?? null;
   }
 
   connect(callback: AcquireCallback): () => void {
@@ -123,8 +132,25 @@ export class ConnectionPool {
       conn.socket.destroy();
       return;
     }
-    conn.socket.setTimeout(this.#upstream.keepAlive.idleTimeoutMs);
+    // Idle expiry by a sweep rather than a per-socket timer: the socket keeps
+    // the timeout of its last exchange, so a reused connection re-arms no timer.
+    conn.idleSince = performance.now();
     this.#idle.push(conn);
+    if (this.#sweeper === null) {
+      const every = Math.max(10, Math.min(1000, this.#upstream.keepAlive.idleTimeoutMs / 2));
+      this.#sweeper = setInterval(() => this.#sweep(), every);
+      this.#sweeper.unref();
+    }
+  }
+
+  #sweep(): void {
+    const oldest = performance.now() - this.#upstream.keepAlive.idleTimeoutMs;
+    // The idle list is oldest-first: stop at the first connection still fresh.
+    while (this.#idle.length > 0 && this.#idle[0]!.idleSince <= oldest) this.#idle.shift()!.socket.destroy();
+    if (this.#idle.length === 0 && this.#sweeper !== null) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = null;
+    }
   }
 
   forget(conn: UpstreamConnection): void {
@@ -135,6 +161,8 @@ export class ConnectionPool {
 
   close(): void {
     this.#closing = true;
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
     for (const conn of this.#idle.splice(0)) conn.socket.destroy();
   }
 }

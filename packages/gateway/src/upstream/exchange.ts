@@ -95,7 +95,7 @@ export class Exchange implements ConnectionOwner, ResponseController {
     conn.uses++;
     const req = this.request;
     const socket = conn.socket;
-    socket.setTimeout(this.#timeouts.headersMs);
+    conn.setInactivityTimeout(this.#timeouts.headersMs);
     const head = serializeHead(`${req.method} ${req.target} HTTP/1.1`, withHost(req));
     const body = req.body;
     if (body === null) {
@@ -203,7 +203,7 @@ export class Exchange implements ConnectionOwner, ResponseController {
       this.#bodyMode = head.contentLength === 0 ? BODY_NONE : BODY_LENGTH;
       this.#remaining = head.contentLength;
     } else this.#bodyMode = BODY_UNTIL_CLOSE;
-    this.#conn!.socket.setTimeout(this.#timeouts.idleMs);
+    this.#conn!.setInactivityTimeout(this.#timeouts.idleMs);
     this.#handler.onResponseStart(this, status, head.headers, head.reason);
   }
 

@@ -16,6 +16,8 @@ export class UpstreamServer {
   inflight = 0;
   served = 0;
   failed = 0;
+  /** Set by the Upstream that owns this server now (a reload may hand it on). */
+  events: ExchangeEvents = { onFinish() {} };
 
   constructor(config: ServerConfig, upstream: UpstreamConfig) {
     this.config = config;
@@ -42,6 +44,17 @@ export class Upstream {
       const kept = previous?.servers.find((p) => p.config.url === s.url);
       return kept && sameTimeouts(previous!.config, config) ? kept : new UpstreamServer(s, config);
     });
+    // One events object per server, not one closure per request.
+    for (const server of this.servers) {
+      server.events = {
+        onFinish: (exchange, error) => {
+          server.inflight--;
+          if (error) server.failed++;
+          else server.served++;
+          observer.onExchangeFinish(this, server, exchange, error);
+        },
+      };
+    }
     const timeouts = { headersMs: config.headersTimeoutMs, idleMs: config.idleTimeoutMs };
     const pick = this.#picker();
     this.dispatch = (request, handler) => {
@@ -55,15 +68,7 @@ export class Upstream {
       }
       request.server = server.config.url;
       server.inflight++;
-      const events: ExchangeEvents = {
-        onFinish: (exchange, error) => {
-          server.inflight--;
-          if (error) server.failed++;
-          else server.served++;
-          observer.onExchangeFinish(this, server, exchange, error);
-        },
-      };
-      new Exchange(request, handler, server.pool, timeouts, events).start();
+      new Exchange(request, handler, server.pool, timeouts, server.events).start();
     };
   }
 
