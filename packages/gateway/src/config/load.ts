@@ -30,6 +30,8 @@ export interface UpstreamConfig {
 
 export interface RouteConfig {
   readonly index: number;
+  /** `host` + `path` (`api.example.com/v1`, or just `/v1`): the route's name in logs and metrics. */
+  readonly label: string;
   readonly path: string;
   /** Lower-case; a leading `*.` matches any subdomain. */
   readonly host: string | undefined;
@@ -338,6 +340,7 @@ function resolveRoute(r: RawConfig['routes'][number], i: number, maxBodyBytes: n
   });
   return {
     index: i,
+    label: `${host ?? ''}${r.path}`,
     path: r.path,
     host,
     upstream: r.upstream,

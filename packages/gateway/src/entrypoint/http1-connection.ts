@@ -131,8 +131,10 @@ export class Http1Connection implements ResponseHandler {
     }
     const end = buf.indexOf(CRLFCRLF, this.#scanFrom);
     if (end === -1) {
-      if (buf.length > limits.maxHeaderBytes) return this.#reject(new BadRequestError('request head too large', 431));
-      if (hasBareLf(buf, this.#scanFrom)) return this.#reject(new BadRequestError('bare LF in request head'));
+      // Up to 3 bytes of the final CRLFCRLF may already be here: they do not
+      // count against the limit, or the verdict would depend on packet splits.
+      if (buf.length - 3 > limits.maxHeaderBytes) return this.#reject(new BadRequestError('request head too large', 431));
+      if (hasBareLineEnd(buf, this.#scanFrom)) return this.#reject(new BadRequestError('bare CR or LF in request head'));
       this.#scanFrom = Math.max(0, buf.length - 3);
       if (this.#headTimer === null) {
         this.#headTimer = setTimeout(() => this.#reject(new BadRequestError('request head not received in time', 408)), limits.headersTimeoutMs);
@@ -205,7 +207,7 @@ export class Http1Connection implements ResponseHandler {
       this.#respondError(noRoute());
       return;
     }
-    record.route = route.config.path;
+    record.route = route.config.label;
     if (head.contentLength > route.config.maxBodyBytes) {
       this.#keepAlive = false;
       this.#respondError(new BadRequestError(`request body larger than ${route.config.maxBodyBytes} bytes`, 413));
@@ -364,6 +366,9 @@ export class Http1Connection implements ResponseHandler {
     // A request body not yet read when the response starts is abandoned, and
     // with it the connection: the unread bytes cannot be told from a next request.
     if (this.#body !== null && !this.#body.complete) this.#keepAlive = false;
+    // Shutdown or a drain that began while this request ran: say the
+    // connection closes (RFC 9112 §9.6) rather than just closing it.
+    if (this.#keepAlive && (this.#closing || this.#ctx.shuttingDown())) this.#keepAlive = false;
     if (!this.#keepAlive) out.push('connection', 'close');
     else if (head.minor === 0) out.push('connection', 'keep-alive');
     const text = reason !== '' && /^[\t\x20-\x7e]*$/.test(reason) ? reason : (STATUS_TEXT[status] ?? 'Unknown');
@@ -504,6 +509,19 @@ export class Http1Connection implements ResponseHandler {
 
 function uncork(socket: net.Socket): void {
   socket.uncork();
+}
+
+/**
+ * A LF without its CR, or a CR followed by anything but LF, can never become
+ * a valid head: refuse it now instead of waiting for the head timeout.
+ */
+function hasBareLineEnd(buf: Buffer, from: number): boolean {
+  let cr = buf.indexOf(13, from);
+  while (cr !== -1 && cr + 1 < buf.length) {
+    if (buf[cr + 1] !== 10) return true;
+    cr = buf.indexOf(13, cr + 1);
+  }
+  return hasBareLf(buf, from);
 }
 
 function hasBareLf(buf: Buffer, from: number): boolean {

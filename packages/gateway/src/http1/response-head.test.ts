@@ -83,11 +83,9 @@ describe('Transfer-Encoding', () => {
     assert.deepEqual(after.headers, ['transfer-encoding', 'chunked', 'x', 'content-length']);
   });
 
-  test('without chunked last, the body runs until the server closes', () => {
-    const head = parse('HTTP/1.1 200 OK', 'Transfer-Encoding: chunked, gzip', 'Content-Length: 5');
-    assert.equal(head.chunked, false);
-    assert.equal(head.contentLength, -1);
-    assert.equal(head.keepAlive, false);
+  test('without chunked last, the response is refused: re-framed, its coding would be lost', () => {
+    assert.equal(invalid('HTTP/1.1 200 OK', 'Transfer-Encoding: chunked, gzip', 'Content-Length: 5'), 'unsupported transfer coding');
+    assert.equal(invalid('HTTP/1.1 200 OK', 'Transfer-Encoding: gzip'), 'unsupported transfer coding');
   });
 
   test('in an HTTP/1.0 response the connection is closed after it', () => {

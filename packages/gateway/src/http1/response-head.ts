@@ -77,6 +77,10 @@ export function parseResponseHead(head: string): ResponseHead | string {
     // §6.3: Transfer-Encoding overrides Content-Length; chunked must be last,
     // otherwise the body runs until the connection closes.
     chunked = codings.at(-1) === 'chunked';
+    // Another final coding (gzip alone) means "read until close", and the
+    // gateway, which re-frames bodies, would hand the client coded bytes with
+    // nothing saying so. Such servers are rare; refusing is the safe answer.
+    if (!chunked) return 'unsupported transfer coding';
     // §6.1: Transfer-Encoding in an HTTP/1.0 message, or beside
     // Content-Length, means the framing is faulty: read this message as
     // Transfer-Encoding says, then close. An intermediary removes the

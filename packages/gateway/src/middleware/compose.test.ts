@@ -11,7 +11,7 @@ import { startUpstream } from '../../../../test/helpers/upstream.ts';
 import { startGateway, configFor } from '../../../../test/helpers/gateway.ts';
 import { parseConfig } from '../config/load.ts';
 
-const route = { index: 0, path: '/', host: undefined, upstream: 'app', maxBodyBytes: 0, retryNonIdempotent: false, middleware: [] } satisfies RouteConfig;
+const route = { index: 0, label: '/', path: '/', host: undefined, upstream: 'app', maxBodyBytes: 0, retryNonIdempotent: false, middleware: [] } satisfies RouteConfig;
 const context = { route, logger: createLogger('silent') };
 
 /** A middleware that appends its tag to a trace on the way in and on the way out. */

@@ -15,7 +15,7 @@ function options(raw: unknown): Options {
   return Value.Default(headersMiddleware.options, structuredClone(raw)) as Options;
 }
 
-const route = { index: 0, path: '/', host: undefined, upstream: 'app', maxBodyBytes: 0, retryNonIdempotent: false, middleware: [] } satisfies RouteConfig;
+const route = { index: 0, label: '/', path: '/', host: undefined, upstream: 'app', maxBodyBytes: 0, retryNonIdempotent: false, middleware: [] } satisfies RouteConfig;
 const context = { route, logger: createLogger('silent') };
 
 function request(headers: string[]): ProxyRequest {
