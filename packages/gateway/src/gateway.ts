@@ -59,7 +59,6 @@ export class Gateway {
       },
     };
     this.#runtime = this.#build(config, undefined);
-    const metrics = this.metrics;
     this.#ctx = {
       config: () => this.#runtime.config,
       router: () => this.#runtime.router,

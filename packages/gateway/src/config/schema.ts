@@ -65,7 +65,7 @@ const Upstream = Type.Object(
     idleTimeout: Duration('Longest silence from a server in the middle of a response; past it the response is cut short (504 if nothing was sent yet).', '60s'),
     keepAlive: Type.Object(
       {
-        maxIdle: Type.Integer({ minimum: 0, description: 'Idle connections kept open per server.', default: 128 }),
+        maxIdle: Type.Integer({ minimum: 0, description: 'Idle connections kept open per server. Keep it above the client concurrency one server sees, or connections churn (and each new one costs a handshake).', default: 1024 }),
         idleTimeout: Duration('An idle pooled connection is closed after this long.', '30s'),
       },
       { additionalProperties: false, description: 'Reuse of connections to the servers.', default: {} },
