@@ -95,7 +95,7 @@ test('defaults are applied to every key left out', () => {
   assert.equal(app.connectTimeoutMs, 5000);
   assert.equal(app.headersTimeoutMs, 60_000);
   assert.equal(app.idleTimeoutMs, 60_000);
-  assert.deepEqual(app.keepAlive, { maxIdle: 128, idleTimeoutMs: 30_000 });
+  assert.deepEqual(app.keepAlive, { maxIdle: 1024, idleTimeoutMs: 30_000 });
   const route = config.routes[0]!;
   assert.equal(route.host, undefined);
   assert.equal(route.maxBodyBytes, 10485760, 'a route inherits limits.maxBodyBytes');
