@@ -78,9 +78,10 @@ export class Http1Connection implements ResponseHandler {
       // 'close' follows; a client reset is not the gateway's error.
     });
     socket.on('end', () => {
-      // A half-close while idle or mid-head ends the connection; mid-request it
-      // is an abort only if the response can no longer be delivered, which
-      // 'close' tells.
+      // The server is not half-open (allowHalfOpen false, as nginx and
+      // node:http): a client that shuts its write side has abandoned the
+      // exchange, and Node ends ours too. Mid-request, 'close' follows and
+      // aborts the upstream request (499).
       if (!this.#active) socket.destroy();
     });
     socket.on('close', () => this.#onClose());
