@@ -7,6 +7,13 @@ type Json = unknown;
 export function applyDefaults(schema: TSchema, value: Json): Json {
   if (value === undefined && schema.default !== undefined) value = structuredClone(schema.default as Json);
   if (value === null || typeof value !== 'object') return value;
+  // A union (`false | { … }`, `string | { url, weight }`): an object value
+  // takes the defaults of the union's object branch.
+  const anyOf = schema.anyOf as TSchema[] | undefined;
+  if (anyOf !== undefined && !Array.isArray(value)) {
+    const branch = anyOf.find((b) => b.type === 'object' && b.properties !== undefined);
+    return branch === undefined ? value : applyDefaults(branch, value);
+  }
   if (Array.isArray(value)) {
     const items = schema.items as TSchema | undefined;
     return items ? value.map((v: Json) => applyDefaults(items, v)) : value;

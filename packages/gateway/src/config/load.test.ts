@@ -253,20 +253,23 @@ test('a route host with a port is refused: matching ignores ports', () => {
   assert.match(oneProblem(`${UPSTREAMS}routes:\n  - { path: /, host: "example.com:8080", upstream: app }\n`, 'routes[0].host', 5), /has no port/);
 });
 
-test('balance methods, sticky and cache that are not implemented yet are refused clearly', () => {
+test('every balance method, sticky and weighted servers load; the cache is refused clearly until it ships', () => {
   const problems = problemsOf(`${UPSTREAMS}    balance: ewma\n    sticky: true\n${ROUTES}    cache: true\n`);
   assert.deepEqual(
     problems.map((p) => [p.path, p.message]),
-    [
-      ['upstreams.app.balance (line 4)', 'ewma is not available in this version; use one of: random, round-robin, least-connections'],
-      ['upstreams.app.sticky (line 5)', 'sticky sessions are not available in this version; set false'],
-      ['routes[0].cache (line 9)', 'the edge cache is not available in this version; set false'],
-    ],
+    [['routes[0].cache (line 9)', 'the edge cache is not available in this version; set false']],
   );
   assert.match(oneProblem(`${UPSTREAMS}    balance: fastest\n${ROUTES}`, 'upstreams.app.balance', 4), /^must be one of: random, round-robin, .*ewma \(got "fastest"\)$/);
-  for (const method of ['random', 'round-robin', 'least-connections']) {
+  for (const method of ['random', 'round-robin', 'least-connections', 'weighted-round-robin', 'p2c', 'hash', 'ewma']) {
     assert.equal(parseConfig(`${UPSTREAMS}    balance: ${method}\n${ROUTES}`).upstreams.get('app')!.balance, method);
   }
+  const app = parseConfig(`${UPSTREAMS}    sticky: { cookie: sid, ttl: 10m }\n    hashKey: header:X-User\n${ROUTES}`).upstreams.get('app')!;
+  assert.deepEqual(app.sticky, { cookie: 'sid', ttlMs: 600_000 });
+  assert.deepEqual(app.hashKey, { kind: 'header', name: 'x-user' });
+  assert.deepEqual(app.outlier, { consecutiveFailures: 5, consecutive5xx: false, baseEjectionTimeMs: 30_000, maxEjectionTimeMs: 300_000, maxEjectionPercent: 50 });
+  const weighted = parseConfig(`upstreams:\n  app:\n    servers: [{ url: "http://127.0.0.1:1", weight: 3 }, "http://127.0.0.1:2"]\n${ROUTES}`).upstreams.get('app')!;
+  assert.deepEqual(weighted.servers.map((s) => s.weight), [3, 1]);
+  assert.match(oneProblem(`upstreams:\n  app:\n    servers: ["http://127.0.0.1:1", "http://127.0.0.1:1/"]\n${ROUTES}`, 'upstreams.app.servers[1]', 3), /same server as servers\[0\]/);
 });
 
 test('a YAML syntax error names its line and column', () => {

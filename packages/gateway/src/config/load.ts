@@ -8,6 +8,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
 import { ConfigSchema, IMPLEMENTED_BALANCE_METHODS, type RawConfig } from './schema.ts';
+import type { BalanceMethod } from '../upstream/balancer/index.ts';
 import { applyDefaults } from './defaults.ts';
 import { parseDuration, parseListen, parseServerUrl, type ListenAddress, type ServerAddress } from './parse-values.ts';
 import { middlewareRegistry } from '../middleware/registry.ts';
@@ -16,12 +17,43 @@ import type { MiddlewareSpec } from '../middleware/types.ts';
 export interface ServerConfig extends ServerAddress {
   /** Stable id within its upstream: its position, as a string. */
   readonly id: string;
+  readonly weight: number;
+}
+
+export type HashKey = { readonly kind: 'ip' | 'path' } | { readonly kind: 'header' | 'cookie'; readonly name: string };
+
+export interface HealthConfig {
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+  readonly slowStartMs: number;
+  readonly expectStatus: readonly (readonly [number, number])[];
+  readonly jitter: number;
+}
+
+export interface OutlierConfig {
+  readonly consecutiveFailures: number;
+  readonly consecutive5xx: boolean;
+  readonly baseEjectionTimeMs: number;
+  readonly maxEjectionTimeMs: number;
+  readonly maxEjectionPercent: number;
 }
 
 export interface UpstreamConfig {
   readonly name: string;
   readonly servers: readonly ServerConfig[];
-  readonly balance: 'random' | 'round-robin' | 'least-connections';
+  readonly balance: BalanceMethod;
+  readonly hashKey: HashKey;
+  /** null: no affinity cookie. */
+  readonly sticky: { readonly cookie: string; readonly ttlMs: number } | null;
+  /** null: no heartbeat; every server counts as healthy unless passive checks say otherwise. */
+  readonly health: HealthConfig | null;
+  /** null: passive health off. */
+  readonly outlier: OutlierConfig | null;
+  readonly panicThreshold: number;
+  readonly retries: { readonly attempts: number; readonly budgetPercent: number; readonly minConcurrency: number };
   readonly connectTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -282,19 +314,61 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
 
 function resolveUpstream(name: string, u: RawConfig['upstreams'][string], locate: Locate, problems: ConfigProblem[]): UpstreamConfig {
   const servers: ServerConfig[] = [];
+  const seen = new Map<string, number>();
   u.servers.forEach((s, i) => {
-    const parsed = parseServerUrl(s);
-    if (typeof parsed === 'string') problems.push(locate(['upstreams', name, 'servers', i], parsed));
-    else servers.push({ ...parsed, id: String(i) });
+    const url = typeof s === 'string' ? s : s.url;
+    const at = typeof s === 'string' ? ['upstreams', name, 'servers', i] : ['upstreams', name, 'servers', i, 'url'];
+    const parsed = parseServerUrl(url);
+    if (typeof parsed === 'string') {
+      problems.push(locate(at, parsed));
+      return;
+    }
+    const dup = seen.get(parsed.url);
+    if (dup !== undefined) problems.push(locate(at, `the same server as servers[${dup}]`));
+    seen.set(parsed.url, i);
+    servers.push({ ...parsed, id: String(i), weight: typeof s === 'string' ? 1 : s.weight });
   });
   if (!IMPLEMENTED_BALANCE.has(u.balance)) {
     problems.push(locate(['upstreams', name, 'balance'], `${u.balance} is not available in this version; use one of: ${[...IMPLEMENTED_BALANCE].join(', ')}`));
   }
-  if (u.sticky) problems.push(locate(['upstreams', name, 'sticky'], 'sticky sessions are not available in this version; set false'));
+  const [kind, keyName] = u.hashKey.split(':') as [string, string | undefined];
+  const hashKey: HashKey = kind === 'header' || kind === 'cookie' ? { kind, name: keyName!.toLowerCase() } : { kind: kind === 'path' ? 'path' : 'ip' };
+  const sticky = u.sticky === false ? null : u.sticky === true ? { cookie: 'rampart_sticky', ttlMs: 3_600_000 } : { cookie: u.sticky.cookie, ttlMs: parseDuration(u.sticky.ttl) };
+  const h = u.health;
+  const health: HealthConfig | null =
+    h === undefined
+      ? null
+      : {
+          path: h.path,
+          intervalMs: parseDuration(h.interval ?? '2s'),
+          timeoutMs: parseDuration(h.timeout ?? '1s'),
+          rise: h.rise ?? 2,
+          fall: h.fall ?? 3,
+          slowStartMs: parseDuration(h.slowStart ?? '0s'),
+          expectStatus: statusRanges(h.expectStatus ?? '200-399'),
+          jitter: h.jitter ?? 0.1,
+        };
+  const o = u.outlier;
+  const outlier: OutlierConfig | null =
+    o === false
+      ? null
+      : {
+          consecutiveFailures: o.consecutiveFailures,
+          consecutive5xx: o.consecutive5xx,
+          baseEjectionTimeMs: parseDuration(o.baseEjectionTime),
+          maxEjectionTimeMs: parseDuration(o.maxEjectionTime),
+          maxEjectionPercent: o.maxEjectionPercent,
+        };
   return {
     name,
     servers,
-    balance: u.balance as UpstreamConfig['balance'],
+    balance: u.balance,
+    hashKey,
+    sticky,
+    health,
+    outlier,
+    panicThreshold: u.panicThreshold,
+    retries: u.retries,
     connectTimeoutMs: parseDuration(u.connectTimeout),
     headersTimeoutMs: parseDuration(u.headersTimeout),
     idleTimeoutMs: parseDuration(u.idleTimeout),
@@ -348,4 +422,12 @@ function resolveRoute(r: RawConfig['routes'][number], i: number, maxBodyBytes: n
     retryNonIdempotent: r.retryNonIdempotent,
     middleware,
   };
+}
+
+/** `200-399,404` → [[200, 399], [404, 404]]; the schema has checked the syntax. */
+function statusRanges(text: string): [number, number][] {
+  return text.split(',').map((part) => {
+    const [low, high] = part.split('-').map((n) => Number(n.trim())) as [number, number | undefined];
+    return [low, high ?? low];
+  });
 }

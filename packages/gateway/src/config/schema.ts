@@ -24,27 +24,66 @@ const Listen = (description: string, def?: string | number, barePort = 'all inte
   });
 
 export const BALANCE_METHODS = ['random', 'round-robin', 'least-connections', 'weighted-round-robin', 'p2c', 'hash', 'ewma'] as const;
-/** The methods the balancer implements today; the loader refuses the others with a clear message. */
-export const IMPLEMENTED_BALANCE_METHODS: readonly (typeof BALANCE_METHODS)[number][] = ['random', 'round-robin', 'least-connections'];
+/** The methods the balancer implements (all of them): kept so the loader's check stays one place. */
+export const IMPLEMENTED_BALANCE_METHODS: readonly (typeof BALANCE_METHODS)[number][] = BALANCE_METHODS;
+
+const Server = Type.Union(
+  [
+    Type.String({ minLength: 1 }),
+    Type.Object(
+      {
+        url: Type.String({ minLength: 1, description: 'The server, `http://host:port`.' }),
+        weight: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1, description: 'Share of requests relative to the other servers (weighted methods, hash, random, p2c, least-connections).' }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { title: 'server', errorMessage: 'must be a URL `http://host:port`, or `{ url, weight }`' },
+);
 
 /** Upstream names appear in metrics labels and log lines: keep them plain. */
 export const UPSTREAM_NAME = '^[A-Za-z0-9_.-]+$';
 
 const Upstream = Type.Object(
   {
-    servers: Type.Array(Type.String({ minLength: 1 }), {
+    servers: Type.Array(Server, {
       minItems: 1,
-      description: 'Existing servers, as `http://host:port` URLs (no path, no query).',
+      description: 'Existing servers, as `http://host:port` URLs (no path, no query), or `{ url, weight }`.',
       examples: [['http://127.0.0.1:3001', 'http://127.0.0.1:3002']],
     }),
     balance: Type.Union(
       BALANCE_METHODS.map((m) => Type.Literal(m)),
       {
-        description: `How a server is chosen for each request. Available in this version: ${IMPLEMENTED_BALANCE_METHODS.join(', ')}; the others are refused until they ship.`,
+        description:
+          'How a server is chosen for each request: `random`, `round-robin` (exact rotation), `least-connections` (fewest in flight, per weight), `weighted-round-robin` (nginx\'s smooth algorithm), `p2c` (the less busy of two random servers), `hash` (consistent hashing on `hashKey`: the same key goes to the same server while it is up), `ewma` (peak-EWMA latency × load, as Linkerd).',
         default: 'round-robin',
       },
     ),
-    sticky: Type.Boolean({ description: 'Pin each client to one server with a signed affinity cookie. Not available in this version: only `false` is accepted.', default: false }),
+    hashKey: Type.String({
+      pattern: '^(ip|path|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+|cookie:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$',
+      errorMessage: 'must be ip, path, header:<name> or cookie:<name>',
+      description: 'What `balance: hash` hashes: the client address (`ip`), the path, a request header (`header:x-user`) or a cookie (`cookie:session`). A request without the key is balanced round-robin.',
+      default: 'ip',
+    }),
+    sticky: Type.Union(
+      [
+        Type.Boolean(),
+        Type.Object(
+          {
+            cookie: Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$', default: 'rampart_sticky', description: 'Name of the affinity cookie.' }),
+            ttl: Duration('How long a client stays pinned without a new cookie.', '1h'),
+          },
+          { additionalProperties: false },
+        ),
+      ],
+      {
+        title: 'boolean or { cookie, ttl }',
+        errorMessage: 'must be true, false, or { cookie, ttl }',
+        description:
+          'Pin each client to one server with a signed affinity cookie (HttpOnly, SameSite=Lax, Secure over HTTPS). Keys come from the environment variable `RAMPART_STICKY_KEYS` (comma-separated, newest first, at least 32 characters each); without it a random key is made at start and pins end with the process. A tampered, expired or unknown cookie counts as absent; a client pinned to a server that is unhealthy, draining or gone is pinned again to a healthy one.',
+        default: false,
+      },
+    ),
     health: Type.Optional(
       Type.Object(
         {
@@ -53,12 +92,52 @@ const Upstream = Type.Object(
           timeout: Type.Optional(Duration('A heartbeat that takes longer fails.', '1s')),
           rise: Type.Optional(Type.Integer({ minimum: 1, description: 'Passes in a row that make a server healthy.', default: 2 })),
           fall: Type.Optional(Type.Integer({ minimum: 1, description: 'Failures in a row that make a server unhealthy.', default: 3 })),
+          slowStart: Type.Optional(Duration('After a server becomes healthy again, its weight ramps from 10% to 100% over this time; 0 turns it off.', '0s')),
+          expectStatus: Type.Optional(
+            Type.String({ pattern: '^\\s*\\d{3}(\\s*-\\s*\\d{3})?(\\s*,\\s*\\d{3}(\\s*-\\s*\\d{3})?)*\\s*$', default: '200-399', description: 'Statuses that pass, as codes and ranges: `200`, `200-399,404`.' }),
+          ),
+          jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, default: 0.1, description: 'Each interval varies by up to this fraction, so checks from many gateways do not arrive together.' })),
         },
         {
           additionalProperties: false,
-          description: 'Active health checking (heartbeat) of every server. In this version the block is validated but no heartbeat is sent yet; every server counts as ready.',
+          description: 'Active health checking (heartbeat) of every server, as HAProxy: a server that fails `fall` checks in a row gets no new requests until it passes `rise` in a row. Without this block every server counts as healthy unless passive checks eject it.',
         },
       ),
+    ),
+    outlier: Type.Union(
+      [
+        Type.Literal(false),
+        Type.Object(
+          {
+            consecutiveFailures: Type.Integer({ minimum: 1, default: 5, description: 'Failures in a row (connect errors, resets, timeouts) that eject a server.' }),
+            consecutive5xx: Type.Boolean({ default: false, description: 'Count 5xx responses as failures too.' }),
+            baseEjectionTime: Duration('An ejection lasts this long times the number of times the server was ejected.', '30s'),
+            maxEjectionTime: Duration('Longest ejection.', '300s'),
+            maxEjectionPercent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'Most servers of the upstream ejected at once, in percent.' }),
+          },
+          { additionalProperties: false },
+        ),
+      ],
+      {
+        title: 'false or { … }',
+        errorMessage: 'must be false or an object',
+        description: 'Passive health (outlier ejection, as Envoy): servers that fail real requests are taken out for a while. On by default; `false` turns it off.',
+        default: {},
+      },
+    ),
+    panicThreshold: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 50,
+      description: 'When fewer than this percent of servers are healthy, balance over all of them anyway (Envoy\'s panic mode): better some errors than all load on a few servers. 0 turns it off.',
+    }),
+    retries: Type.Object(
+      {
+        attempts: Type.Integer({ minimum: 0, maximum: 5, default: 1, description: 'Retries of one request, each on a different server. Only idempotent methods (or routes with `retryNonIdempotent`), only after a connect failure or a reset before any response byte, never once the request body was streamed.' }),
+        budgetPercent: Type.Integer({ minimum: 0, maximum: 100, default: 20, description: 'Retries in flight at most this percent of active requests, so retries cannot storm.' }),
+        minConcurrency: Type.Integer({ minimum: 0, default: 3, description: 'Retries in flight always allowed, however few requests are active.' }),
+      },
+      { additionalProperties: false, default: {}, description: 'Retrying failed requests on another server (Envoy\'s retry budget).' },
     ),
     connectTimeout: Duration('Time allowed to open a connection to a server; past it the client gets 502.', '5s'),
     headersTimeout: Duration('Time allowed between the end of the request and the response headers; past it the client gets 504.', '60s'),

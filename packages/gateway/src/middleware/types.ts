@@ -46,6 +46,8 @@ export interface ProxyRequest {
   readonly route: RouteConfig;
   /** Filled in by the balancer: which server took the request. */
   server?: string;
+  /** Retries so far (set by the upstream when it retries on another server). */
+  attempts?: number;
 }
 
 export interface ResponseController {

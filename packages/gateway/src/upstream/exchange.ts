@@ -32,6 +32,12 @@ export interface ExchangeTimeouts {
 export interface ExchangeEvents {
   /** Called once when the exchange ends, however it ends. */
   onFinish(exchange: Exchange, error: RampartError | null): void;
+  /**
+   * Asked when the exchange fails before any response reached the handler:
+   * true means the caller has taken the request over (a retry on another
+   * server), so the handler does not hear of this failure.
+   */
+  retry?(exchange: Exchange, error: RampartError): boolean;
 }
 
 export class Exchange implements ConnectionOwner, ResponseController {
@@ -56,6 +62,9 @@ export class Exchange implements ConnectionOwner, ResponseController {
   #paused = false;
   #retried = false;
   bytesIn = 0;
+  /** performance.now() at start and when the response head arrived (0 before). */
+  startedAt = 0;
+  headersAt = 0;
 
   constructor(request: ProxyRequest, handler: ResponseHandler, pool: ConnectionPool, timeouts: ExchangeTimeouts, events: ExchangeEvents) {
     this.request = request;
@@ -69,7 +78,28 @@ export class Exchange implements ConnectionOwner, ResponseController {
     return this.#aborted;
   }
 
+  /** Any byte of the request body was written upstream: the request can no longer be retried. */
+  get bodyStreamed(): boolean {
+    return this.#bodyStarted;
+  }
+
+  /** Status of the response head, 0 before it arrived. */
+  get status(): number {
+    return this.#response?.status ?? 0;
+  }
+
+  /** Who hears about this exchange (a retry hands the same handler on). */
+  get handler(): ResponseHandler {
+    return this.#handler;
+  }
+
+  /** The upstream server's URL. */
+  get server(): string {
+    return this.#pool.server.url;
+  }
+
   start(): void {
+    this.startedAt = performance.now();
     this.#handler.onRequestStart(this);
     if (this.#done) return;
     const idle = this.#pool.takeIdle();
@@ -191,6 +221,7 @@ export class Exchange implements ConnectionOwner, ResponseController {
 
   #startResponse(head: ResponseHead): void {
     this.#response = head;
+    this.headersAt = performance.now();
     const status = head.status;
     if (this.request.method === 'HEAD' || status === 204 || status === 304) this.#bodyMode = BODY_NONE;
     else if (head.chunked) {
@@ -309,6 +340,7 @@ export class Exchange implements ConnectionOwner, ResponseController {
     if (this.#done) return;
     this.#teardown();
     this.#events.onFinish(this, error);
+    if (this.#response === null && this.#events.retry?.(this, error)) return;
     this.#handler.onResponseError(this, error);
   }
 
