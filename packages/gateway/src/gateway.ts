@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import type { GatewayConfig } from './config/load.ts';
 import { compose } from './middleware/compose.ts';
 import { Router, type CompiledRoute } from './router/router.ts';
-import { Upstream, type UpstreamObserver } from './upstream/upstream.ts';
+import { Upstream, type UpstreamObserver, type UpstreamServer } from './upstream/upstream.ts';
+import { StickyCookies } from './upstream/sticky.ts';
 import { Http1Connection, type RequestRecord } from './entrypoint/http1-connection.ts';
 import type { EntrypointContext } from './entrypoint/context.ts';
 import type { BadRequestError } from './errors.ts';
@@ -30,10 +31,26 @@ export interface ServerStatus {
   id: string;
   url: string;
   state: string;
+  weight: number;
   inflight: number;
   served: number;
   failed: number;
+  lastHealthLatencyMs: number | null;
   connections: { open: number; idle: number };
+}
+
+function serverStatus(s: UpstreamServer): ServerStatus {
+  return {
+    id: s.id,
+    url: s.config.url,
+    state: s.state,
+    weight: s.weight,
+    inflight: s.inflight,
+    served: s.served,
+    failed: s.failed,
+    lastHealthLatencyMs: s.lastHealthLatencyMs,
+    connections: { open: s.pool.openConnections, idle: s.pool.idleConnections },
+  };
 }
 
 export class Gateway {
@@ -49,11 +66,17 @@ export class Gateway {
   readonly #ctx: EntrypointContext;
   readonly #observer: UpstreamObserver;
   readonly #accessLog: AccessLog;
+  /** Sticky-cookie keys: from the environment, else one random key for this process. */
+  readonly #stickyKeys: readonly Buffer[];
 
   private constructor(config: GatewayConfig, options: GatewayOptions) {
     this.logger = options.logger ?? createLogger(config.log.level);
+    this.#stickyKeys = this.#loadStickyKeys(config);
     this.#accessLog = new AccessLog(lineWriter(this.logger));
     this.#observer = {
+      onServerState: (upstream, server, detail) => {
+        this.logger.info({ upstream: upstream.name, server: server.config.url, id: server.id, state: server.state, ...detail }, 'server state changed');
+      },
       onExchangeFinish: (upstream, _server, _exchange, error) => {
         if (error && error.code !== 'RAMPART_ERR_CLIENT_ABORTED') this.metrics.upstreamErrors.labels(upstream.name, error.code).inc();
       },
@@ -152,12 +175,21 @@ export class Gateway {
 
   #build(config: GatewayConfig, previous: Runtime | undefined): Runtime {
     const upstreams = new Map<string, Upstream>();
-    for (const [name, u] of config.upstreams) upstreams.set(name, new Upstream(u, this.#observer, previous?.upstreams.get(name)));
+    for (const [name, u] of config.upstreams) upstreams.set(name, new Upstream(u, this.#observer, previous?.upstreams.get(name), this.#stickyKeys));
     const routes: CompiledRoute[] = config.routes.map((route) => {
       const upstream = upstreams.get(route.upstream)!;
       return { config: route, dispatch: compose(route.middleware, upstream.dispatch, { route, logger: this.logger }) };
     });
     return { config, router: new Router(routes), upstreams, loadedAt: new Date() };
+  }
+
+  #loadStickyKeys(config: GatewayConfig): readonly Buffer[] {
+    const fromEnv = StickyCookies.keysFromEnv();
+    if (fromEnv !== null) return fromEnv;
+    if ([...config.upstreams.values()].some((u) => u.sticky !== null)) {
+      this.logger.warn('RAMPART_STICKY_KEYS is not set: sticky cookies are signed with a random key of this process, so pins end when it restarts and other gateways will not honour them');
+    }
+    return [StickyCookies.ephemeralKey()];
   }
 
   #requestDone(record: RequestRecord): void {
@@ -177,17 +209,10 @@ export class Gateway {
     for (const [name, upstream] of this.#runtime.upstreams) {
       upstreams[name] = {
         balance: upstream.config.balance,
-        servers: upstream.servers.map(
-          (s): ServerStatus => ({
-            id: s.config.id,
-            url: s.config.url,
-            state: s.state,
-            inflight: s.inflight,
-            served: s.served,
-            failed: s.failed,
-            connections: { open: s.pool.openConnections, idle: s.pool.idleConnections },
-          }),
-        ),
+        panic: upstream.panic,
+        inflight: upstream.inflight,
+        retriesRefused: upstream.retriesRefused,
+        servers: upstream.servers.map((s) => serverStatus(s)),
         // The supervisor fills this in for upstreams it runs; fixed server lists do not scale.
         autoscale: { enabled: false },
       };
@@ -200,6 +225,20 @@ export class Gateway {
       inflight: this.#inflight,
       shuttingDown: this.#shuttingDown,
     };
+  }
+
+  /** Drains or undrains a server (admin API); null when there is no such server. */
+  setDraining(upstreamName: string, id: string, draining: boolean): ServerStatus | null {
+    const upstream = this.#runtime.upstreams.get(upstreamName);
+    const server = upstream === undefined ? null : draining ? upstream.drain(id) : upstream.undrain(id);
+    if (server === null) return null;
+    this.logger.info({ upstream: upstreamName, server: server.config.url, id, state: server.state }, draining ? 'server draining' : 'server back in rotation');
+    return serverStatus(server);
+  }
+
+  /** The live upstream of that name (the supervisor adds and removes its servers). */
+  upstream(name: string): Upstream | undefined {
+    return this.#runtime.upstreams.get(name);
   }
 
   /**

@@ -18,7 +18,23 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
   const server = http.createServer((req, res) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    // POST /upstreams/<name>/servers/<id>/drain | undrain
+    const action = /^\/upstreams\/([^/]+)\/servers\/([^/]+)\/(drain|undrain)$/.exec(path);
+    if (action !== null) {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('405 Method Not Allowed: use POST\n');
+        return;
+      }
+      const [, upstream, id, verb] = action as unknown as [string, string, string, 'drain' | 'undrain'];
+      const server = gateway.setDraining(decodeURIComponent(upstream), decodeURIComponent(id), verb === 'drain');
+      if (server === null) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no server ${id} in upstream ${upstream}` }) + '\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(server) + '\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('405 Method Not Allowed\n');
       return;
@@ -34,7 +50,7 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
         );
         return;
       case '/':
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('rampart admin\n\nGET /status   servers, health, in-flight and served counts (JSON)\nGET /metrics  Prometheus metrics\n');
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('rampart admin\n\nGET  /status                                   servers, health, in-flight and served counts (JSON)\nGET  /metrics                                  Prometheus metrics\nPOST /upstreams/<name>/servers/<id>/drain      no new requests; in-flight ones finish\nPOST /upstreams/<name>/servers/<id>/undrain    back in rotation (slow start applies)\n');
         return;
       default:
         res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found\n');
