@@ -32,7 +32,8 @@ const startedAt = Date.now();
 const elapsed = (): string => `${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)} s`;
 
 async function main(settings: Settings): Promise<void> {
-  const wanted = settings.tools.filter((name) => settings.scenarios.some((s) => appliesTo(s, name)));
+  // Scenarios with no connection count in this mode (balance-1k under --quick) start nothing.
+  const wanted = settings.tools.filter((name) => settings.scenarios.some((s) => connectionsOf(settings, s).length > 0 && appliesTo(s, name)));
   const needs = new Set(wanted.flatMap((name) => tool(name).needs));
   const bins = ensureBinaries(['wrk', 'nginx', ...(['haproxy', 'caddy'] as const).filter((b) => needs.has(b))] as Binary[]);
   const wrk = bins.get('wrk');
@@ -47,6 +48,7 @@ async function main(settings: Settings): Promise<void> {
     const ctx: ToolContext = {
       dir,
       backendPort: backend.port,
+      backendPorts: [backend.port, ...(backend.extraPorts ?? [])],
       core: SERVER_CORE,
       bins: { nginx: nginxBin, haproxy: bins.get('haproxy'), caddy: bins.get('caddy') },
       nodeBin: existsSync(repoNode) ? repoNode : process.execPath,

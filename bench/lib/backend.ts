@@ -19,10 +19,15 @@ export async function startBackend(
   // dir 0700, so open the way to the files.
   chmodSync(ctx.dir, 0o755);
   const port = await freePort();
-  const server = `root ${root};
+  // Two more ports on the same server, so balancer scenarios have three
+  // servers to spread over without a second backend competing for the core.
+  const extra = [await freePort(), await freePort()];
+  const server = `${extra.map((p) => `listen 127.0.0.1:${p};`).join('\n    ')}
+    root ${root};
     sendfile on;
     tcp_nopush on;
     open_file_cache max=64;
     location / { }`;
-  return startNginx(ctx, nginxBin, 'backend', port, server);
+  const running = await startNginx(ctx, nginxBin, 'backend', port, server);
+  return { ...running, extraPorts: extra };
 }

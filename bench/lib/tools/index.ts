@@ -7,7 +7,7 @@ import { direct } from './direct.ts';
 import { haproxy } from './haproxy.ts';
 import { nginx } from './nginx.ts';
 import { fastifyHttpProxy, nodeHttpProxy, undiciProxy } from './node-peers.ts';
-import { rampart } from './rampart.ts';
+import { rampart, rampartBalanced } from './rampart.ts';
 
 export const toolNames = [
   'direct',
@@ -18,6 +18,9 @@ export const toolNames = [
   'node-http-proxy',
   'fastify-http-proxy',
   'undici-proxy',
+  'rampart-rr3',
+  'rampart-p2c3',
+  'rampart-hash3',
 ] as const;
 export type ToolName = (typeof toolNames)[number];
 
@@ -28,6 +31,8 @@ export interface ToolContext {
   /** Temp dir of this run; every config, pid file and log goes here. */
   dir: string;
   backendPort: number;
+  /** All the backend's ports (the first is backendPort): three servers for balancer scenarios. */
+  backendPorts: readonly number[];
   /** CPU list for the proxies and the backend; undefined when not pinning. */
   core: string | undefined;
   bins: Partial<Record<'nginx' | 'haproxy' | 'caddy', string>>;
@@ -40,6 +45,8 @@ export interface Running {
   port: number;
   /** undefined for `direct`, which is the backend itself. */
   child: Child | undefined;
+  /** More ports the same process listens on (the backend's). */
+  extraPorts?: readonly number[];
 }
 
 export interface Tool {
@@ -50,7 +57,19 @@ export interface Tool {
   start(ctx: ToolContext): Promise<Running>;
 }
 
-const all: readonly Tool[] = [direct, rampart, nginx, haproxy, caddy, nodeHttpProxy, fastifyHttpProxy, undiciProxy];
+const all: readonly Tool[] = [
+  direct,
+  rampart,
+  nginx,
+  haproxy,
+  caddy,
+  nodeHttpProxy,
+  fastifyHttpProxy,
+  undiciProxy,
+  rampartBalanced('rampart-rr3', 'round-robin'),
+  rampartBalanced('rampart-p2c3', 'p2c'),
+  rampartBalanced('rampart-hash3', 'hash'),
+];
 
 export function tool(name: ToolName): Tool {
   const found = all.find((t) => t.name === name);
