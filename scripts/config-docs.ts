@@ -14,9 +14,11 @@ export const MINIMAL_EXAMPLE = `listen: 8080                      # or "127.0.0.
 admin: 127.0.0.1:9901
 upstreams:
   app:
-    servers: [ "http://127.0.0.1:3001", "http://127.0.0.1:3002" ]
-    balance: round-robin          # random | round-robin | least-connections (more methods to come)
-    sticky: false                 # true: signed affinity cookie (not available yet)
+    servers: [ "http://127.0.0.1:3001", "http://127.0.0.1:3002" ]   # existing servers, or:
+    # run: { command: "node server.js", instances: 3 }               # instances started by rampart up, PORT in env
+    # run: { command: "node server.js", autoscale: { min: 2, max: 8 } }
+    balance: round-robin          # random | round-robin | least-connections | weighted-round-robin | p2c | hash | ewma
+    sticky: false                 # true: signed affinity cookie
     health: { path: /healthz }    # heartbeat; interval/timeout/rise/fall have defaults
 routes:
   - path: /                       # path prefix; host matching optional
@@ -269,7 +271,9 @@ export function renderMarkdown(): string {
 
 # Gateway configuration reference
 
-\`rampart gateway -c rampart.yaml\` reads one YAML file. Every key below has a
+\`rampart gateway -c rampart.yaml\` reads one YAML file, and so does
+\`rampart up -c rampart.yaml\`, which also starts the app servers of every
+upstream with \`run:\` (\`rampart gateway\` refuses those). Every key below has a
 type and, unless it is required, a default; a key left out takes its default.
 
 - \`rampart check -c rampart.yaml\` validates a file and prints every problem
@@ -279,6 +283,9 @@ type and, unless it is required, a default; a key left out takes its default.
   A file that fails validation is refused (the log line \`configuration
   refused\` lists the problems) and the running configuration stays in force.
   \`listen\` and \`admin\` are read at start only; changing them needs a restart.
+  Under \`rampart up\`, SIGHUP (\`rampart reload\`) also replaces every instance
+  one at a time; a changed file replaces them only when \`run.command\`,
+  \`run.cwd\` or \`run.env\` changed.
 - Durations are milliseconds (\`1500\`) or strings with a unit: \`500ms\`,
   \`10s\`, \`2m\`, \`1h\`. Addresses are a port (\`8080\`, all interfaces) or
   \`host:port\` (\`127.0.0.1:8080\`, \`[::1]:8080\`).

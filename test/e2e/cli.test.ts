@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rampart } from '../helpers/cli.ts';
 
-const COMMANDS = ['gateway', 'check', 'demo'];
+const COMMANDS = ['up', 'reload', 'gateway', 'check', 'demo'];
 
 const dir = await mkdtemp(path.join(tmpdir(), 'rampart-cli-'));
 const good = path.join(dir, 'good.yaml');

@@ -1,10 +1,10 @@
-// A tiny upstream for `rampart demo`: says which instance answered and what
-// the gateway told it about the client, so the tour can show balancing and
-// forwarding headers at work.
+// A tiny upstream for `rampart demo` and examples/up.yaml: says which instance
+// answered and what the gateway told it about the client, so the tour can show
+// balancing and forwarding headers at work.
 import http from 'node:http';
 
 const port = Number(process.env.PORT ?? 3000);
-const instance = process.env.INSTANCE ?? String(port);
+const instance = process.env.INSTANCE ?? process.env.RAMPART_INSTANCE_ID ?? String(port);
 
 const server = http.createServer((req, res) => {
   if (req.url === '/healthz') {
@@ -26,4 +26,7 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'x-instance': instance }).end(body + '\n');
 });
 server.listen(port, '127.0.0.1', () => process.send?.({ ready: port }));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+});

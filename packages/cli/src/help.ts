@@ -6,6 +6,8 @@ export const HELP = `rampart: take a web application from one server to many, se
 Usage: rampart <command> [options]
 
 Commands:
+  up        the gateway and the app servers of run:      rampart up -c rampart.yaml
+  reload    reload a running up, restart its instances   rampart reload -c rampart.yaml
   gateway   run the gateway from a config file           rampart gateway -c rampart.yaml
   check     validate a config file, print every problem  rampart check -c rampart.yaml
   demo      the gateway in front of three demo servers   rampart demo
@@ -17,9 +19,64 @@ Options:
 Docs: docs/config.md (every config key), docs/ARCHITECTURE.md (how a request flows).
 `;
 
+export const UP_HELP = `Usage: rampart up -c <file>
+
+Runs the gateway from a YAML config file (see docs/config.md) and, for every
+upstream with \`run:\`, instances of its command: each on a free loopback port
+(PORT), in the balancer once its health path answers, out of it at once when
+it crashes (restarted with backoff, on a new port), drained before it stops,
+scaled between autoscale.min and autoscale.max on the requests in flight per
+instance. Their stdout and stderr are logged with the instance id.
+
+  upstreams:
+    app:
+      run: { command: "node server.js", instances: 3 }
+      health: { path: /healthz }
+
+Signals:
+  SIGHUP           reload the config file and replace every instance, one at
+                   a time (new ready, old drained, then stopped): what
+                   \`rampart reload\` sends. Saving the file reloads it too, and
+                   replaces the instances only when their command, cwd or env
+                   changed. A file that fails validation is refused: the
+                   running config and instances stay
+  SIGTERM, SIGINT  graceful shutdown: stop accepting, finish in-flight requests
+                   within shutdownGrace, stop the instances, exit 0
+
+Admin listener: GET /status lists the instances (with their PIDs) and the
+autoscaler's state; POST /upstreams/<name>/restart replaces the instances of
+one upstream and answers when done.
+
+The process id is written to .rampart/<file name>.pid beside the config file,
+where \`rampart reload\` finds it.
+
+Exit codes: 0 after a graceful shutdown, 1 when a listener cannot open or the
+file already runs, 2 for a config file that fails validation.
+
+Options:
+  -c, --config <file>  the YAML config file (default: rampart.yaml)
+      --no-watch       do not reload when the file changes
+`;
+
+export const RELOAD_HELP = `Usage: rampart reload -c <file>
+
+Tells the \`rampart up\` that runs <file> to reload it and to replace every
+instance of its run: upstreams one at a time, without a failed request. It
+sends SIGHUP to the process recorded in .rampart/<file name>.pid beside the
+config file and returns; the log of \`rampart up\` shows the progress, and
+GET /status on its admin listener the new instances.
+
+Exits 0 once the signal is sent, 1 when no \`rampart up\` runs that file.
+
+Options:
+  -c, --config <file>  the YAML config file (default: rampart.yaml)
+`;
+
 export const GATEWAY_HELP = `Usage: rampart gateway -c <file>
 
-Runs the gateway from a YAML config file (see docs/config.md).
+Runs the gateway from a YAML config file (see docs/config.md), in front of
+servers that already run. An upstream with \`run:\` (servers that rampart
+starts) needs \`rampart up\`; this command refuses it.
 
 Signals:
   SIGHUP           reload the config file (so does saving it)
@@ -40,7 +97,9 @@ Options:
 
 export const CHECK_HELP = `Usage: rampart check -c <file>
 
-Validates a gateway config file and prints every problem with its key path.
+Validates a gateway config file and prints every problem with its key path,
+including the commands of \`run:\` that cannot run here (an unknown program,
+a missing cwd, a shell line the supervisor refuses).
 Exits 0 when the file is valid, 1 when it is not.
 
 Options:

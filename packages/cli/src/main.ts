@@ -1,4 +1,4 @@
-import { HELP, GATEWAY_HELP, CHECK_HELP, DEMO_HELP } from './help.ts';
+import { HELP, GATEWAY_HELP, CHECK_HELP, DEMO_HELP, UP_HELP, RELOAD_HELP } from './help.ts';
 
 interface Command {
   run(args: string[]): Promise<number>;
@@ -8,6 +8,8 @@ interface Command {
 // Loaded on use: the gateway package takes a good fraction of a second to
 // load, which help, version and typos should not pay.
 const COMMANDS: Record<string, Command> = {
+  up: { run: async (args) => (await import('./commands/up.ts')).upCommand(args), help: UP_HELP },
+  reload: { run: async (args) => (await import('./commands/reload.ts')).reloadCommand(args), help: RELOAD_HELP },
   gateway: { run: async (args) => (await import('./commands/gateway.ts')).gatewayCommand(args), help: GATEWAY_HELP },
   check: { run: async (args) => (await import('./commands/check.ts')).checkCommand(args), help: CHECK_HELP },
   demo: { run: async (args) => (await import('./commands/demo.ts')).demoCommand(args), help: DEMO_HELP },

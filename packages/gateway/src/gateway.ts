@@ -27,9 +27,46 @@ export interface GatewayOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * What starts and stops the servers of an upstream at run time: under
+ * `rampart up`, the supervisor of a `run:` upstream. The gateway keeps the
+ * balancer; the runner adds its instances to the live Upstream when they are
+ * ready and drains and removes them before they stop. No dependency on the
+ * supervisor package: anything with this shape can run servers.
+ */
+export interface UpstreamRunner {
+  /**
+   * The upstream of this name is now `upstream`: at registration, and after
+   * every reload (which builds new Upstreams from the file, without the
+   * servers added at run time). Put the live instances in it. Called before
+   * that upstream takes its first request.
+   */
+  attach(upstream: Upstream): void;
+  /** For /status: the autoscaler's state and the instances (with their PIDs). */
+  status(): RunnerStatus;
+  /** `POST /upstreams/<name>/restart`: replaces every instance, one at a time; settles when done. */
+  restart(): Promise<void>;
+}
+
+export interface RunnerStatus {
+  /** `{ enabled: false }` for a fixed number of instances. */
+  readonly autoscale: object;
+  readonly instances: readonly RunnerInstance[];
+}
+
+export interface RunnerInstance {
+  readonly id: string;
+  readonly url: string;
+  readonly pid: number | undefined;
+  readonly state: string;
+}
+
 export interface ServerStatus {
   id: string;
   url: string;
+  /** The instance behind this server, when a runner started it. */
+  instance?: string;
+  pid?: number;
   state: string;
   weight: number;
   inflight: number;
@@ -61,6 +98,8 @@ export class Gateway {
   #admin: AdminServer | null = null;
   readonly #connections = new Set<Http1Connection>();
   readonly #tunnels = new Set<Http1Connection>();
+  /** By upstream name; kept across reloads, attached to each new Upstream of that name. */
+  readonly #runners = new Map<string, UpstreamRunner>();
   #shuttingDown = false;
   #inflight = 0;
   readonly #ctx: EntrypointContext;
@@ -180,6 +219,18 @@ export class Gateway {
       const upstream = upstreams.get(route.upstream)!;
       return { config: route, dispatch: compose(route.middleware, upstream.dispatch, { route, logger: this.logger }) };
     });
+    // Last, once nothing else can fail: the caller swaps these upstreams in
+    // right after, in the same tick, so no request sees one without its instances.
+    for (const [name, runner] of this.#runners) {
+      const upstream = upstreams.get(name);
+      if (upstream === undefined) continue;
+      try {
+        runner.attach(upstream);
+      } catch (err) {
+        // A bug in a runner must not leave the gateway half reloaded.
+        this.logger.error({ err, upstream: name }, 'attaching the instances to the reloaded upstream failed');
+      }
+    }
     return { config, router: new Router(routes), upstreams, loadedAt: new Date() };
   }
 
@@ -207,14 +258,21 @@ export class Gateway {
   status(): Record<string, unknown> {
     const upstreams: Record<string, unknown> = {};
     for (const [name, upstream] of this.#runtime.upstreams) {
+      const run = this.#runners.get(name)?.status();
+      const byUrl = new Map(run?.instances.map((i) => [i.url, i]));
       upstreams[name] = {
         balance: upstream.config.balance,
         panic: upstream.panic,
         inflight: upstream.inflight,
         retriesRefused: upstream.retriesRefused,
-        servers: upstream.servers.map((s) => serverStatus(s)),
-        // The supervisor fills this in for upstreams it runs; fixed server lists do not scale.
-        autoscale: { enabled: false },
+        servers: upstream.servers.map((s) => {
+          const status = serverStatus(s);
+          const instance = byUrl.get(s.config.url);
+          return instance === undefined ? status : { ...status, instance: instance.id, pid: instance.pid };
+        }),
+        // Fixed server lists do not scale; a runner says how its instances do.
+        autoscale: run?.autoscale ?? { enabled: false },
+        ...(run === undefined ? {} : { instances: run.instances }),
       };
     }
     return {
@@ -239,6 +297,29 @@ export class Gateway {
   /** The live upstream of that name (the supervisor adds and removes its servers). */
   upstream(name: string): Upstream | undefined {
     return this.#runtime.upstreams.get(name);
+  }
+
+  /**
+   * Hands the servers of upstream `name` to `runner` (null: takes them back;
+   * the runner removes its instances itself). The runner is attached to the
+   * live upstream now and to its successor at every reload.
+   */
+  setRunner(name: string, runner: UpstreamRunner | null): void {
+    if (runner === null) {
+      this.#runners.delete(name);
+      return;
+    }
+    this.#runners.set(name, runner);
+    const upstream = this.#runtime.upstreams.get(name);
+    if (upstream !== undefined) runner.attach(upstream);
+  }
+
+  /** Rolling restart of a run upstream (admin API); null when no runner runs its servers. */
+  restartUpstream(name: string): Promise<void> | null {
+    const runner = this.#runtime.upstreams.has(name) ? this.#runners.get(name) : undefined;
+    if (runner === undefined) return null;
+    this.logger.info({ upstream: name, why: 'admin API' }, 'rolling restart requested');
+    return runner.restart();
   }
 
   /**

@@ -15,7 +15,7 @@ export async function gatewayCommand(args: string[]): Promise<number> {
     text = await readFile(file, 'utf8').catch((err: unknown) => {
       throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(err as Error).message}` }]);
     });
-    config = parseConfig(text, file);
+    config = parseConfig(text, file, { run: 'refuse' });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -53,9 +53,23 @@ export function describeListenError(err: unknown): string | null {
   }
 }
 
+/** What `rampart up` adds to the gateway's reload and shutdown. */
+export interface RunHooks {
+  /** Parses the file (throws ConfigError to refuse it). Default: the gateway's parser, refusing `run:`. */
+  readonly parse?: (text: string, file: string) => GatewayConfig;
+  /** Applies a parsed config. Default: `gateway.reload`. */
+  readonly apply?: (config: GatewayConfig, why: string) => void;
+  /** At the first SIGTERM/SIGINT, before the gateway closes. */
+  readonly beforeClose?: () => void;
+  /** Once the gateway has closed, before the process exits 0. */
+  readonly afterClose?: () => Promise<void>;
+}
+
 /** `loadedText`: the file as the running config was parsed from, so a change made since is not missed. */
-export function runUntilSignalled(gateway: Gateway, file: string | null, watchFile: boolean, loadedText = ''): void {
+export function runUntilSignalled(gateway: Gateway, file: string | null, watchFile: boolean, loadedText = '', hooks: RunHooks = {}): void {
   const logger = gateway.logger;
+  const parse = hooks.parse ?? ((text: string, at: string) => parseConfig(text, at, { run: 'refuse' }));
+  const apply = hooks.apply ?? ((config: GatewayConfig, why: string) => gateway.reload(config, why));
   let lastHash = createHash('sha256').update(loadedText).digest('hex');
   let reloading: Promise<void> | null = null;
   const reload = async (why: string) => {
@@ -68,7 +82,7 @@ export function runUntilSignalled(gateway: Gateway, file: string | null, watchFi
     lastHash = hash;
     try {
       if (typeof text !== 'string') throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${text.message}` }]);
-      gateway.reload(parseConfig(text, file), why);
+      apply(parse(text, file), why);
     } catch (err) {
       gateway.metrics.configReloads.labels('refused').inc();
       if (err instanceof ConfigError) logger.error({ file, why, problems: err.problems }, 'configuration refused; the previous one stays in force');
@@ -118,10 +132,17 @@ export function runUntilSignalled(gateway: Gateway, file: string | null, watchFi
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    hooks.beforeClose?.();
     gateway.close().then(
-      ({ forced }) => {
-        logger.flush();
+      async ({ forced }) => {
         if (forced > 0) logger.warn({ forced }, 'connections cut at the end of the grace period');
+        try {
+          await hooks.afterClose?.();
+        } catch (err) {
+          logger.error({ err }, 'shutdown failed');
+          process.exitCode = 1;
+        }
+        logger.flush();
         setImmediate(() => process.exit());
       },
       (err: unknown) => {

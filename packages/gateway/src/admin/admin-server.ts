@@ -19,6 +19,29 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    // POST /upstreams/<name>/restart: a rolling restart of the instances of a `run:` upstream.
+    const restart = /^\/upstreams\/([^/]+)\/restart$/.exec(path);
+    if (restart !== null) {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('405 Method Not Allowed: use POST\n');
+        return;
+      }
+      const name = decodeURIComponent(restart[1]!);
+      const done = gateway.restartUpstream(name);
+      if (done === null) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `upstream ${name} has no instances started by rampart (no run: under rampart up)` }) + '\n');
+        return;
+      }
+      // Answered when the last instance is replaced, so a script can wait on it.
+      done.then(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ upstream: name, restarted: true, status: (gateway.status().upstreams as Record<string, unknown>)[name] ?? null }) + '\n'),
+        (err: unknown) => {
+          const e = err as { code?: string; message?: string };
+          res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ upstream: name, restarted: false, code: e.code ?? null, error: e.message ?? String(err) }) + '\n');
+        },
+      );
+      return;
+    }
     // POST /upstreams/<name>/servers/<id>/drain | undrain
     const action = /^\/upstreams\/([^/]+)\/servers\/([^/]+)\/(drain|undrain)$/.exec(path);
     if (action !== null) {
@@ -50,7 +73,7 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
         );
         return;
       case '/':
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('rampart admin\n\nGET  /status                                   servers, health, in-flight and served counts (JSON)\nGET  /metrics                                  Prometheus metrics\nPOST /upstreams/<name>/servers/<id>/drain      no new requests; in-flight ones finish\nPOST /upstreams/<name>/servers/<id>/undrain    back in rotation (slow start applies)\n');
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('rampart admin\n\nGET  /status                                   servers, health, in-flight and served counts (JSON)\nGET  /metrics                                  Prometheus metrics\nPOST /upstreams/<name>/servers/<id>/drain      no new requests; in-flight ones finish\nPOST /upstreams/<name>/servers/<id>/undrain    back in rotation (slow start applies)\nPOST /upstreams/<name>/restart                 rolling restart of a run: upstream (rampart up); answers when done\n');
         return;
       default:
         res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found\n');

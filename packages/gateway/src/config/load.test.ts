@@ -165,7 +165,7 @@ test('a value of the wrong type is refused with what was expected and what came'
   assert.equal(oneProblem(`limits: 5\n${VALID}`, 'limits', 1), 'expected object (got 5)');
   assert.equal(oneProblem(`log: { level: verbose }\n${VALID}`, 'log.level', 1), 'must be one of: fatal, error, warn, info, debug, trace, silent (got "verbose")');
   assert.match(oneProblem(`${UPSTREAMS}routes:\n  - path: api\n    upstream: app\n`, 'routes[0].path', 5), /match '\^\/' \(got "api"\)/);
-  assert.match(oneProblem(`upstreams:\n  app:\n    servers: []\n${ROUTES}`, 'upstreams.app.servers', 3), /length to be greater or equal to 1/);
+  assert.match(oneProblem(`upstreams:\n  app:\n    servers: []\n${ROUTES}`, 'upstreams.app.servers', 3), /^is empty: list at least one server that already runs, or have `rampart up` start them with `run:/);
   assert.match(oneProblem(`${UPSTREAMS}routes: []\n`, 'routes', 4), /length to be greater or equal to 1/);
 });
 
@@ -178,7 +178,7 @@ test('required sections that are missing are named', () => {
       ['routes', 'is required'],
     ],
   );
-  assert.equal(oneProblem(`upstreams:\n  app:\n    balance: random\n${ROUTES}`, 'upstreams.app.servers'), 'is required');
+  assert.match(oneProblem(`upstreams:\n  app:\n    balance: random\n${ROUTES}`, 'upstreams.app.servers'), /^is required: list at least one server that already runs, or have `rampart up` start them with `run:/);
 });
 
 test('a bad duration says what a duration looks like', () => {

@@ -2,12 +2,13 @@
 // is collected and reported together, each with the file, its line, the key
 // path and the reason, so one edit-reload cycle fixes them all.
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { BlockList, isIP } from 'node:net';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
-import { ConfigSchema, IMPLEMENTED_BALANCE_METHODS, type RawConfig } from './schema.ts';
+import { ConfigSchema, IMPLEMENTED_BALANCE_METHODS, type RawConfig, type RawRun } from './schema.ts';
 import type { BalanceMethod } from '../upstream/balancer/index.ts';
 import { applyDefaults } from './defaults.ts';
 import { parseDuration, parseListen, parseServerUrl, type ListenAddress, type ServerAddress } from './parse-values.ts';
@@ -41,9 +42,37 @@ export interface OutlierConfig {
   readonly maxEjectionPercent: number;
 }
 
+/** `run.autoscale`: the Kubernetes HPA's knobs that rampart exposes. */
+export interface AutoscaleConfig {
+  readonly min: number;
+  readonly max: number;
+  readonly target: number;
+  readonly windowMs: number;
+  readonly intervalMs: number;
+}
+
+/** `run:`: instances that `rampart up` starts, watches and scales. */
+export interface RunConfig {
+  readonly command: string | readonly string[];
+  /** How many run (at start, with autoscale). */
+  readonly instances: number;
+  /** Absolute: resolved against the config file's folder. */
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** undefined: ready once the port accepts connections. */
+  readonly healthPath: string | undefined;
+  readonly startTimeoutMs: number;
+  readonly stopGraceMs: number;
+  /** null: a fixed number of instances. */
+  readonly autoscale: AutoscaleConfig | null;
+}
+
 export interface UpstreamConfig {
   readonly name: string;
+  /** Servers listed in the file; instances of `run` join at run time. */
   readonly servers: readonly ServerConfig[];
+  /** null: only the listed servers. */
+  readonly run: RunConfig | null;
   readonly balance: BalanceMethod;
   readonly hashKey: HashKey;
   /** null: no affinity cookie. */
@@ -94,17 +123,39 @@ export interface GatewayConfig {
   readonly routes: readonly RouteConfig[];
 }
 
-export async function loadConfigFile(file: string): Promise<GatewayConfig> {
+/** A problem a `run:` check found, at a key path under `upstreams.<name>.run`. */
+export interface RunProblem {
+  readonly key: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** Checks what the schema cannot know about a `run:` block (can its command run here?). */
+export type RunCheck = (run: RunConfig) => readonly RunProblem[];
+
+export interface ParseOptions {
+  /**
+   * `refuse`: a `run:` upstream is a problem (`rampart gateway` starts no
+   * processes). A function: `run:` blocks are accepted when it finds no
+   * problem (`rampart up`, `rampart check`). Default: accepted as written.
+   */
+  readonly run?: 'refuse' | RunCheck;
+}
+
+/** Which command starts processes, for the message that refuses `run:`. */
+const runRefused = (file: string) =>
+  `\`rampart gateway\` starts no app servers: run this file with \`rampart up -c ${file}\`, which starts the instances of \`run:\` and the gateway together, or list servers that already run under \`servers:\``;
+
+export async function loadConfigFile(file: string, options: ParseOptions = {}): Promise<GatewayConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(err as Error).message}` }]);
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, options);
 }
 
-export function parseConfig(text: string, file = '<config>'): GatewayConfig {
+export function parseConfig(text: string, file = '<config>', options: ParseOptions = {}): GatewayConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -140,12 +191,15 @@ export function parseConfig(text: string, file = '<config>'): GatewayConfig {
   // that one run reports every problem of the file: a part is resolved when
   // no schema problem lies at, above or below it.
   const clean = (segments: (string | number)[]) => !bad.some((b) => b.every((s, i) => i >= segments.length || s === segments[i]));
-  const resolved = resolve(withDefaults as RawConfig, file, located, problems, clean);
+  const written: Written = (segments) => doc.hasIn(segments);
+  const resolved = resolve(withDefaults as RawConfig, file, located, problems, clean, options, written);
   if (resolved === null || problems.length > 0) throw new ConfigError(file, problems);
   return resolved;
 }
 
 type Locate = (segments: (string | number)[], message: string) => ConfigProblem;
+/** Whether the file itself has a value at this path (before defaults were filled in). */
+type Written = (segments: (string | number)[]) => boolean;
 
 function keyPath(segments: readonly (string | number)[]): string {
   let out = '';
@@ -237,7 +291,7 @@ type Clean = (segments: (string | number)[]) => boolean;
  * cannot say. Parts the schema refused are skipped (their problem is already
  * listed); the result is only used when no problem at all was found.
  */
-function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigProblem[], clean: Clean): GatewayConfig | null {
+function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigProblem[], clean: Clean, options: ParseOptions, written: Written): GatewayConfig | null {
   let listen: ListenAddress = { host: undefined, port: 0 };
   if (clean(['listen'])) {
     const parsed = parseListen(raw.listen);
@@ -271,7 +325,7 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
   const upstreamNames = raw.upstreams !== null && typeof raw.upstreams === 'object' && !Array.isArray(raw.upstreams) ? Object.keys(raw.upstreams) : null;
   for (const name of upstreamNames ?? []) {
     if (!clean(['upstreams', name])) continue;
-    const upstream = resolveUpstream(name, raw.upstreams[name]!, locate, problems);
+    const upstream = resolveUpstream(name, raw.upstreams[name]!, file, locate, problems, options, written);
     upstreams.set(name, upstream);
   }
 
@@ -312,7 +366,7 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
   };
 }
 
-function resolveUpstream(name: string, u: RawConfig['upstreams'][string], locate: Locate, problems: ConfigProblem[]): UpstreamConfig {
+function resolveUpstream(name: string, u: RawConfig['upstreams'][string], file: string, locate: Locate, problems: ConfigProblem[], options: ParseOptions, written: Written): UpstreamConfig {
   const servers: ServerConfig[] = [];
   const seen = new Map<string, number>();
   u.servers.forEach((s, i) => {
@@ -334,6 +388,17 @@ function resolveUpstream(name: string, u: RawConfig['upstreams'][string], locate
   const [kind, keyName] = u.hashKey.split(':') as [string, string | undefined];
   const hashKey: HashKey = kind === 'header' || kind === 'cookie' ? { kind, name: keyName!.toLowerCase() } : { kind: kind === 'path' ? 'path' : 'ip' };
   const sticky = u.sticky === false ? null : u.sticky === true ? { cookie: 'rampart_sticky', ttlMs: 3_600_000 } : { cookie: u.sticky.cookie, ttlMs: parseDuration(u.sticky.ttl) };
+  let run: RunConfig | null = null;
+  if (u.run !== undefined) {
+    const at = ['upstreams', name, 'run'];
+    if (options.run === 'refuse') problems.push(locate(at, runRefused(file)));
+    run = resolveRun(u.run, u.health?.path, file, at, locate, problems);
+    if (typeof options.run === 'function') for (const p of options.run(run)) problems.push(locate([...at, ...p.key], p.message));
+  } else if (u.servers.length === 0) {
+    const at = ['upstreams', name, 'servers'];
+    const what = written(at) ? 'is empty' : 'is required';
+    problems.push(locate(at, `${what}: list at least one server that already runs, or have \`rampart up\` start them with \`run: { command: ... }\` instead`));
+  }
   const h = u.health;
   const health: HealthConfig | null =
     h === undefined
@@ -362,6 +427,7 @@ function resolveUpstream(name: string, u: RawConfig['upstreams'][string], locate
   return {
     name,
     servers,
+    run,
     balance: u.balance,
     hashKey,
     sticky,
@@ -421,6 +487,49 @@ function resolveRoute(r: RawConfig['routes'][number], i: number, maxBodyBytes: n
     maxBodyBytes: r.maxBodyBytes ?? maxBodyBytes,
     retryNonIdempotent: r.retryNonIdempotent,
     middleware,
+  };
+}
+
+/** Variables rampart sets for each instance; a value in the file would be silently overridden. */
+const RESERVED_ENV = new Set(['PORT', 'RAMPART_INSTANCE_ID']);
+
+/** Smallest autoscale interval: below it the in-flight samples are too few to mean anything. */
+const MIN_AUTOSCALE_INTERVAL_MS = 10;
+
+function resolveRun(r: RawRun, healthPath: string | undefined, file: string, at: (string | number)[], locate: Locate, problems: ConfigProblem[]): RunConfig {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(r.env)) {
+    if (RESERVED_ENV.has(key)) problems.push(locate([...at, 'env', key], `is set by rampart for each instance (${key === 'PORT' ? 'the port it must listen on' : 'its id'}); remove it`));
+    env[key] = String(value);
+  }
+  const startTimeoutMs = parseDuration(r.startTimeout);
+  if (startTimeoutMs <= 0) problems.push(locate([...at, 'startTimeout'], 'must be longer than 0'));
+  const stopGraceMs = parseDuration(r.stopGrace);
+  if (stopGraceMs <= 0) problems.push(locate([...at, 'stopGrace'], 'must be longer than 0 (an instance needs time to finish its requests)'));
+  let autoscale: AutoscaleConfig | null = null;
+  let instances = r.instances ?? 2;
+  const a = r.autoscale;
+  if (a !== undefined) {
+    autoscale = { min: a.min, max: a.max, target: a.target, windowMs: parseDuration(a.window), intervalMs: parseDuration(a.interval) };
+    if (a.max < a.min) problems.push(locate([...at, 'autoscale', 'max'], `must be at least min (${a.min}), got ${a.max}`));
+    if (autoscale.intervalMs < MIN_AUTOSCALE_INTERVAL_MS) problems.push(locate([...at, 'autoscale', 'interval'], `must be at least ${MIN_AUTOSCALE_INTERVAL_MS}ms`));
+    instances = r.instances ?? a.min;
+    if (r.instances !== undefined && a.max >= a.min && (r.instances < a.min || r.instances > a.max)) {
+      problems.push(locate([...at, 'instances'], `must be within autoscale.min and autoscale.max (${a.min}-${a.max}), got ${r.instances}; leave it out to start with min`));
+    }
+  }
+  // Returned even with problems (the file is refused anyway), so that the
+  // caller's run check reports its problems in the same pass.
+  return {
+    command: r.command,
+    instances,
+    // '<config>' (a config given as text) has no folder: the working directory stands in.
+    cwd: path.resolve(path.dirname(file), r.cwd ?? '.'),
+    env,
+    healthPath: r.healthPath ?? healthPath,
+    startTimeoutMs,
+    stopGraceMs,
+    autoscale,
   };
 }
 

@@ -44,13 +44,79 @@ const Server = Type.Union(
 /** Upstream names appear in metrics labels and log lines: keep them plain. */
 export const UPSTREAM_NAME = '^[A-Za-z0-9_.-]+$';
 
+/** Environment variable names as POSIX shells accept them. */
+export const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** Most instances one `run:` upstream may have: a typo must not fork hundreds of processes. */
+export const MAX_INSTANCES = 256;
+
+const Autoscale = Type.Object(
+  {
+    min: Type.Integer({ minimum: 1, maximum: MAX_INSTANCES, default: 1, description: 'Fewest instances, however idle.' }),
+    max: Type.Integer({ minimum: 1, maximum: MAX_INSTANCES, examples: [8], description: 'Most instances, however busy.' }),
+    target: Type.Number({
+      exclusiveMinimum: 0,
+      default: 10,
+      description: 'Requests in flight per ready instance that the autoscaler aims at, as measured by the gateway: desired = ceil(current × observed / target), within a 10% tolerance (the Kubernetes HPA rule).',
+    }),
+    window: Duration('Scale-down stabilisation: instances are removed only when no recommendation within this window wanted more (scale-up is immediate, at most 4 more or twice as many per 15 s).', '60s'),
+    interval: Duration('How often the load is measured and a decision taken; in-flight counts are sampled several times within it.', '1s'),
+  },
+  {
+    additionalProperties: false,
+    errorMessage: 'must be a mapping: { min, max, target, window, interval }',
+    description: 'Scale the instances between `min` and `max` on the requests in flight per instance (the Kubernetes HPA algorithm). Every decision is logged with its inputs and shown in `/status` under `upstreams.<name>.autoscale`.',
+  },
+);
+
+const Run = Type.Object(
+  {
+    command: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+      title: 'command',
+      errorMessage: 'must be a command line (a string) or an argv list of strings',
+      examples: ['node server.js'],
+      description:
+        'The server to run, as a command line (`node server.js`) or an argv list (`[node, server.js]`). It must listen on the port in the environment variable `PORT`; `RAMPART_INSTANCE_ID` names the instance (`app-1`). A line of plain words runs without a shell; anything else runs as `/bin/sh -c \'exec …\'` so that the process rampart signals is the server. Lines that `exec` cannot take (`a && b`, pipes, `;`, `cd`) are refused: put them in a script ending with `exec <server>`.',
+    }),
+    instances: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_INSTANCES, description: 'How many instances run. Default 2; with `autoscale`, how many start (default `autoscale.min`), within `min`–`max`.' }),
+    ),
+    cwd: Type.Optional(Type.String({ minLength: 1, examples: ['./app'], description: 'Working directory of the command, relative to the folder of the config file. Default: that folder.' })),
+    env: Type.Record(Type.String({ pattern: ENV_NAME }), Type.Union([Type.String(), Type.Number(), Type.Boolean()], { errorMessage: 'must be a string (numbers and booleans are taken as text)' }), {
+      title: 'map of name → string',
+      errorMessage: 'must map variable names to strings',
+      additionalProperties: false,
+      default: {},
+      description: 'Environment variables of the instances, over rampart\'s own. `PORT` and `RAMPART_INSTANCE_ID` are set by rampart for each instance.',
+    }),
+    healthPath: Type.Optional(
+      Type.String({
+        pattern: '^/',
+        examples: ['/healthz'],
+        description: 'An instance joins the balancer once `GET <healthPath>` answers 2xx. Default: the upstream\'s `health.path`; without either, once its port accepts connections.',
+      }),
+    ),
+    startTimeout: Duration('An instance not ready this long after its start counts as crashed and is restarted with backoff.', '30s'),
+    stopGrace: Duration('Time between SIGTERM and SIGKILL when an instance is stopped (after it was drained).', '10s'),
+    autoscale: Type.Optional(Autoscale),
+  },
+  {
+    additionalProperties: false,
+    errorMessage: 'must be a mapping such as { command: "node server.js", instances: 2 }',
+    examples: [{ command: 'node server.js', instances: 3 }],
+    description:
+      'Servers that rampart starts and watches (`rampart up` only; `rampart gateway` refuses an upstream with `run`). Each instance gets a free loopback port in `PORT` and joins the balancer once its health path answers; a crashed instance is taken out at once and restarted with exponential backoff; `rampart reload`, SIGHUP to `rampart up` and `POST /upstreams/<name>/restart` on the admin listener replace the instances one at a time without a failed request; their output is logged with the instance id.',
+  },
+);
+
 const Upstream = Type.Object(
   {
     servers: Type.Array(Server, {
-      minItems: 1,
-      description: 'Existing servers, as `http://host:port` URLs (no path, no query), or `{ url, weight }`.',
+      default: [],
+      description: 'Existing servers, as `http://host:port` URLs (no path, no query), or `{ url, weight }`. At least one, unless `run` starts the servers (both together are allowed).',
       examples: [['http://127.0.0.1:3001', 'http://127.0.0.1:3002']],
     }),
+    run: Type.Optional(Run),
     balance: Type.Union(
       BALANCE_METHODS.map((m) => Type.Literal(m)),
       {
@@ -220,5 +286,6 @@ export const ConfigSchema = Type.Object(
 
 export type RawConfig = Static<typeof ConfigSchema>;
 export type RawUpstream = Static<typeof Upstream>;
+export type RawRun = Static<typeof Run>;
 export type RawRoute = Static<typeof Route>;
 export type { TSchema };

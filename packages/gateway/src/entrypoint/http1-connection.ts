@@ -63,6 +63,8 @@ export class Http1Connection implements ResponseHandler {
   #responseChunked = false;
   #noBody = false;
   #keepAlive = false;
+  /** The request as dispatched: a retry updates which server took it. */
+  #request: ProxyRequest | null = null;
 
   constructor(socket: net.Socket, ctx: EntrypointContext) {
     this.socket = socket;
@@ -245,8 +247,8 @@ export class Http1Connection implements ResponseHandler {
       // The body already broke a limit (413 sent): nothing goes upstream.
       if (this.#record !== record) return;
     }
+    this.#request = request;
     route.dispatch(request, this);
-    if (request.server !== undefined) record.server = request.server;
   }
 
   #feedBody(buf: Buffer, start: number): void {
@@ -328,6 +330,8 @@ export class Http1Connection implements ResponseHandler {
     const text = `${error.status} ${STATUS_TEXT[error.status] ?? 'Error'}: ${error.publicMessage}\n`;
     const body = Buffer.from(text);
     this.onResponseStart(NO_CONTROLLER, error.status, ['content-type', 'text/plain; charset=utf-8', 'x-content-type-options', 'nosniff', 'content-length', String(body.length)], '');
+    // No upstream answered: the log's upstreamMs stays empty.
+    record.headersAt = 0;
     this.onResponseData(NO_CONTROLLER, body);
     this.onResponseEnd(NO_CONTROLLER);
   }
@@ -416,6 +420,7 @@ export class Http1Connection implements ResponseHandler {
     const record = this.#record!;
     record.status = status;
     record.headersAt = performance.now();
+    record.server = this.#request?.server ?? null;
     const out = responseHeadersForClient(headers, true);
     out.push('connection', 'upgrade');
     const socket = this.socket;
@@ -444,6 +449,10 @@ export class Http1Connection implements ResponseHandler {
 
   #finish(): void {
     const record = this.#record!;
+    if (this.#request !== null) {
+      record.server = this.#request.server ?? null;
+      this.#request = null;
+    }
     this.#active = false;
     this.#record = null;
     this.#head = null;
@@ -482,6 +491,7 @@ export class Http1Connection implements ResponseHandler {
       this.#controller.abort(error);
       const record = this.#record!;
       record.error = error;
+      record.server = this.#request?.server ?? null;
       if (record.status === 0) record.status = 499;
       this.#active = false;
       this.#ctx.onRequestDone(record);

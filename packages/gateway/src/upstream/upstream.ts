@@ -21,9 +21,10 @@ import { StickyCookies, readCookie } from './sticky.ts';
 export type ServerState = 'starting' | 'ready' | 'draining' | 'ejected' | 'unhealthy';
 
 export class UpstreamServer {
-  readonly config: ServerConfig;
+  /** Replaced when a reload keeps this server: its id (position) and weight may change. */
+  config: ServerConfig;
   readonly pool: ConnectionPool;
-  readonly id: string;
+  id: string;
   /** Weight after slow start; what the balancer reads. */
   weight: number;
   inflight = 0;
@@ -44,6 +45,11 @@ export class UpstreamServer {
     this.id = config.id;
     this.weight = config.weight;
     this.pool = new ConnectionPool(config, upstream);
+  }
+
+  /** Its place on a hash ring: the address, which a reload does not renumber. */
+  get ringKey(): string {
+    return this.config.url;
   }
 
   get state(): ServerState {
@@ -85,9 +91,15 @@ export class Upstream {
   readonly #outlier: OutlierDetector | null;
   readonly #slowStart: SlowStart | null;
   readonly #budget: RetryBudget;
+  /** Retried requests that hold a budget slot (connect-failure retries do not). */
+  readonly #budgeted = new WeakSet<ProxyRequest>();
   readonly #sticky: StickyCookies | null;
   readonly #timeouts: { headersMs: number; idleMs: number };
   #eligible: UpstreamServer[] = [];
+  /** URLs of #eligible, for sticky verification without a per-request array. */
+  #eligibleUrls: string[] = [];
+  /** Servers each retried request has failed on; only kept when a request may retry more than once. */
+  readonly #tried = new WeakMap<ProxyRequest, readonly UpstreamServer[]>();
   #panic = false;
   #inflight = 0;
   #rampTimer: NodeJS.Timeout | null = null;
@@ -104,12 +116,23 @@ export class Upstream {
     this.servers = config.servers.map((s) => {
       const kept = previous?.servers.find((p) => p.config.url === s.url);
       if (kept && sameTimeouts(previous!.config, config)) {
+        // Ids are positions in the file: a reordered list gives a kept server
+        // a new id, which must not collide with a newcomer's.
+        kept.config = s;
+        kept.id = s.id;
         kept.weight = s.weight;
         return kept;
       }
       return new UpstreamServer(s, config);
     });
-    for (const server of this.servers) this.#bind(server);
+    for (const server of this.servers) {
+      this.#bind(server);
+      // The new outlier detector has no ejection on record, so nothing would
+      // ever end one carried over; without heartbeats nothing would end an
+      // unhealthy mark either. Health carries over through #createHealth.
+      server.ejected = false;
+      if (config.health === null) server.healthy = true;
+    }
     this.#balancer = createBalancer<UpstreamServer>(config.balance);
     this.#budget = new RetryBudget({
       activeRequests: () => this.#inflight,
@@ -144,6 +167,11 @@ export class Upstream {
       onFinish: (exchange, error) => {
         server.inflight--;
         this.#inflight--;
+        // A retry holds its budget slot for as long as its exchange runs,
+        // however that ends: a client that leaves aborts the exchange without
+        // the response handler hearing of it. Attempts is raised only after
+        // the failed exchange finished, so > 0 here means this one is a retry.
+        if (exchange.request.attempts !== undefined && exchange.request.attempts > 0 && this.#budgeted.delete(exchange.request)) this.#budget.release();
         if (error) server.failed++;
         else server.served++;
         this.#passive(server, exchange, error);
@@ -209,7 +237,8 @@ export class Upstream {
         this.#observer.onServerState?.(this, server, { event: healthy ? 'healthy' : 'unhealthy', ...detail });
       },
     });
-    for (const s of this.servers) check.add({ id: s.id, url: s.config.url }, { initial: s.starting ? 'fully-down' : 'up' });
+    // A server kept by a reload while unhealthy stays out until it passes `rise` checks.
+    for (const s of this.servers) check.add({ id: s.id, url: s.config.url }, { initial: s.starting || !s.healthy ? 'fully-down' : 'up' });
     return check;
   }
 
@@ -221,6 +250,7 @@ export class Upstream {
     // all of them fails fewer requests than crushing the healthy few.
     this.#panic = live.length > 0 && inPanic(healthy.length, live.length, this.config.panicThreshold);
     this.#eligible = this.#panic ? live : healthy;
+    this.#eligibleUrls = this.#eligible.map((s) => s.config.url);
     let ramping = false;
     for (const s of this.#eligible) {
       s.weight = this.#slowStart ? this.#slowStart.weight(s.id, s.config.weight) : s.config.weight;
@@ -240,12 +270,13 @@ export class Upstream {
     return this.servers.find((s) => s.id === id);
   }
 
-  #dispatch(request: ProxyRequest, handler: ResponseHandler, exclude: UpstreamServer | null): void {
+  /** `exclude`: the servers that already failed this request (a retry), else null. */
+  #dispatch(request: ProxyRequest, handler: ResponseHandler, exclude: readonly UpstreamServer[] | null): void {
     let server: UpstreamServer | null = null;
     let pin: string | null = null;
     const sticky = this.#sticky;
     if (sticky !== null && exclude === null) {
-      const url = sticky.verify(headerValue(request.headers, 'cookie'), this.#eligibleUrls());
+      const url = sticky.verify(headerValue(request.headers, 'cookie'), this.#eligibleUrls);
       if (url !== null) server = this.#eligible.find((s) => s.config.url === url) ?? null;
     }
     if (server === null) {
@@ -253,6 +284,7 @@ export class Upstream {
       if (server !== null && sticky !== null) pin = server.config.url;
     }
     if (server === null) {
+      if (exclude !== null && this.#budgeted.delete(request)) this.#budget.release();
       const err = noServer(this.name);
       const controller: ResponseController = { pause() {}, resume() {}, abort() {}, aborted: false };
       handler.onRequestStart(controller);
@@ -266,18 +298,15 @@ export class Upstream {
     new Exchange(request, target, server.pool, this.#timeouts, server.events).start();
   }
 
-  #eligibleUrls(): string[] {
-    return this.#eligible.map((s) => s.config.url);
-  }
-
-  #pick(request: ProxyRequest, exclude: UpstreamServer | null): UpstreamServer | null {
+  #pick(request: ProxyRequest, exclude: readonly UpstreamServer[] | null): UpstreamServer | null {
     const key = this.config.balance === 'hash' ? hashKeyOf(request, this.config.hashKey) : undefined;
     const first = this.#balancer.pick(key === undefined ? undefined : { key });
-    if (first === null || first !== exclude) return first;
-    // A retry goes to a different server: ask again, then take any other.
+    if (first === null || exclude === null || !exclude.includes(first)) return first;
+    // A retry goes to a server this request has not failed on: ask again,
+    // then take any other.
     const second = this.#balancer.pick(key === undefined ? undefined : { key });
-    if (second !== null && second !== exclude) return second;
-    return this.#eligible.find((s) => s !== exclude) ?? null;
+    if (second !== null && !exclude.includes(second)) return second;
+    return this.#eligible.find((s) => !exclude.includes(s)) ?? null;
   }
 
   #retry(server: UpstreamServer, exchange: Exchange, error: RampartError): boolean {
@@ -286,25 +315,42 @@ export class Upstream {
     if (attempts >= this.config.retries.attempts || this.#closed) return false;
     const phase = PHASE_BY_CODE[error.code] ?? 'response';
     if (!isRetryable({ method: request.method, bodyStreamed: exchange.bodyStreamed, phase, routeAllowsNonIdempotent: request.route.retryNonIdempotent })) return false;
-    if (this.#eligible.every((s) => s === server)) return false;
-    if (!this.#budget.tryAcquire()) return false;
+    // Every server this request failed on, so that no retry goes back to one
+    // (Envoy's previous_hosts predicate). Made on the retry path only.
+    const tried = this.#tried.get(request);
+    const exclude = tried === undefined ? [server] : [...tried, server];
+    if (this.#eligible.every((s) => exclude.includes(s))) return false;
+    // A request that never reached a server (connection refused or timed
+    // out) adds no load when sent elsewhere: it is the dead server's share
+    // moving, not amplification, so it does not spend the budget. The budget
+    // exists for retries of requests a server may have processed.
+    if (phase !== 'connect') {
+      if (!this.#budget.tryAcquire()) return false;
+      this.#budgeted.add(request);
+    }
+    if (this.config.retries.attempts > 1) this.#tried.set(request, exclude);
     request.attempts = attempts + 1;
+    // A pin issued for the failed attempt names the server that failed: the
+    // retry's own pin replaces it, rather than follow it in a second Set-Cookie.
     const handler = exchange.handler;
-    // The budget counts retries in flight: released when this one ends.
-    const release = new ReleasingHandler(handler, this.#budget);
-    this.#dispatch(request, release, server);
+    this.#dispatch(request, handler instanceof PinningHandler ? handler.inner : handler, exclude);
     return true;
   }
 
   #passive(server: UpstreamServer, exchange: Exchange, error: RampartError | null): void {
     const outlier = this.#outlier;
-    if (this.config.balance === 'ewma' && exchange.headersAt !== 0) this.#balancer.observe?.(server, exchange.headersAt - exchange.startedAt, error !== null);
+    const kind = error === null ? undefined : KIND_BY_CODE[error.code];
+    if (this.config.balance === 'ewma') {
+      if (exchange.headersAt !== 0) this.#balancer.observe?.(server, exchange.headersAt - exchange.startedAt, error !== null);
+      // A server that fails before answering (refused, reset, timed out)
+      // would otherwise never be sampled and keep looking fast.
+      else if (kind !== undefined) this.#balancer.observe?.(server, performance.now() - exchange.startedAt, true);
+    }
     if (outlier === null) return;
     if (error === null) {
       outlier.response(server.id, exchange.status);
       return;
     }
-    const kind = KIND_BY_CODE[error.code];
     if (kind !== undefined) outlier.failure(server.id, kind);
   }
 
@@ -379,70 +425,32 @@ export class Upstream {
 
 /** Adds the affinity cookie to the response of a request that was (re)pinned. */
 class PinningHandler implements ResponseHandler {
-  readonly #inner: ResponseHandler;
+  /** The handler this one wraps; a retry unwraps it. */
+  readonly inner: ResponseHandler;
   readonly #cookie: string;
 
   constructor(inner: ResponseHandler, cookie: string) {
-    this.#inner = inner;
+    this.inner = inner;
     this.#cookie = cookie;
   }
 
   onRequestStart(c: ResponseController): void {
-    this.#inner.onRequestStart(c);
+    this.inner.onRequestStart(c);
   }
   onResponseStart(c: ResponseController, status: number, headers: HeaderList, reason: string): void {
-    this.#inner.onResponseStart(c, status, [...headers, 'set-cookie', this.#cookie], reason);
+    this.inner.onResponseStart(c, status, [...headers, 'set-cookie', this.#cookie], reason);
   }
   onResponseData(c: ResponseController, chunk: Buffer): void {
-    this.#inner.onResponseData(c, chunk);
+    this.inner.onResponseData(c, chunk);
   }
   onResponseEnd(c: ResponseController): void {
-    this.#inner.onResponseEnd(c);
+    this.inner.onResponseEnd(c);
   }
   onResponseError(c: ResponseController, error: RampartError): void {
-    this.#inner.onResponseError(c, error);
+    this.inner.onResponseError(c, error);
   }
   onUpgrade(c: ResponseController, status: number, headers: HeaderList, socket: Duplex, head: Buffer): void {
-    this.#inner.onUpgrade(c, status, [...headers, 'set-cookie', this.#cookie], socket, head);
-  }
-}
-
-/** Releases a retry's budget slot when the retried exchange ends. */
-class ReleasingHandler implements ResponseHandler {
-  readonly #inner: ResponseHandler;
-  readonly #budget: RetryBudget;
-  #released = false;
-
-  constructor(inner: ResponseHandler, budget: RetryBudget) {
-    this.#inner = inner;
-    this.#budget = budget;
-  }
-
-  #release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.#budget.release();
-  }
-  onRequestStart(c: ResponseController): void {
-    this.#inner.onRequestStart(c);
-  }
-  onResponseStart(c: ResponseController, status: number, headers: HeaderList, reason: string): void {
-    this.#inner.onResponseStart(c, status, headers, reason);
-  }
-  onResponseData(c: ResponseController, chunk: Buffer): void {
-    this.#inner.onResponseData(c, chunk);
-  }
-  onResponseEnd(c: ResponseController): void {
-    this.#release();
-    this.#inner.onResponseEnd(c);
-  }
-  onResponseError(c: ResponseController, error: RampartError): void {
-    this.#release();
-    this.#inner.onResponseError(c, error);
-  }
-  onUpgrade(c: ResponseController, status: number, headers: HeaderList, socket: Duplex, head: Buffer): void {
-    this.#release();
-    this.#inner.onUpgrade(c, status, headers, socket, head);
+    this.inner.onUpgrade(c, status, [...headers, 'set-cookie', this.#cookie], socket, head);
   }
 }
 

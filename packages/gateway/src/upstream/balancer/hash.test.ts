@@ -50,6 +50,17 @@ test('removing a server remaps exactly the keys that were on it', () => {
   }
 });
 
+test('servers sit on the ring by ringKey when given: renumbering the ids moves no key', () => {
+  const ks = keys(2000);
+  const at = (ids: string[]) => five.map((s, i) => ({ ...s, id: ids[i]!, ringKey: s.id }));
+  const b = new HashBalancer<Server & { ringKey: string }>();
+  b.update(at(['0', '1', '2', '3', '4']));
+  const before = ks.map((key) => b.pick({ key })!.ringKey);
+  b.update(at(['4', '3', '2', '1', '0']));
+  assert.deepEqual(ks.map((key) => b.pick({ key })!.ringKey), before);
+  assert.deepEqual(before, mapping(five, ks), 'the same ring as servers whose id is that key');
+});
+
 test("raising one server's weight only moves keys to that server", () => {
   const ks = keys(10_000);
   const before = mapping(five, ks);

@@ -55,13 +55,13 @@ function pointsPerWeight(configured: number, totalWeight: number): number {
   return Math.max(1, 2 ** Math.floor(Math.log2(MAX_RING_POINTS / totalWeight)));
 }
 
-/** Ring positions of one server's points: a pure function of id and point number. */
-function pointsOf(id: string, count: number, known: Uint32Array | undefined): Uint32Array {
+/** Ring positions of one server's points: a pure function of its ring key and point number. */
+function pointsOf(key: string, count: number, known: Uint32Array | undefined): Uint32Array {
   if (known && known.length >= count) return known;
   const points = new Uint32Array(count);
   const start = known?.length ?? 0;
   if (known) points.set(known);
-  for (let v = start; v < count; v++) points[v] = hash32(`${id}#${v}`);
+  for (let v = start; v < count; v++) points[v] = hash32(`${key}#${v}`);
   return points;
 }
 
@@ -78,8 +78,8 @@ export class HashBalancer<S extends BalancerServer = BalancerServer> implements 
   /** Index in #servers of the owner of each ring point. */
   #owner = new Uint32Array(0);
   #pointsPerWeight: number;
-  /** Each server's points so far, kept across update() so a rebuild does not rehash. */
-  #pointsById = new Map<string, Uint32Array>();
+  /** Each server's points so far, by ring key, kept across update() so a rebuild does not rehash. */
+  #pointsByKey = new Map<string, Uint32Array>();
   #fallback: RoundRobinBalancer<S>;
 
   constructor(options: BalancerOptions = {}) {
@@ -93,29 +93,30 @@ export class HashBalancer<S extends BalancerServer = BalancerServer> implements 
     if (servers.length >= RANK_BITS) throw new RangeError(`balancer: hash supports at most ${RANK_BITS - 1} servers`);
     this.#servers = servers.slice();
     this.#fallback.update(servers);
-    // Equal points (a 32-bit collision) go to the lower id, whatever order the
-    // caller lists servers in: the ring must be a function of the set alone.
-    const byId = servers.map((_, i) => i).sort((a, b) => (servers[a]!.id < servers[b]!.id ? -1 : 1));
+    // Equal points (a 32-bit collision) go to the lower ring key, whatever
+    // order the caller lists servers in: the ring must be a function of the set alone.
+    const ringKeys = servers.map((s) => s.ringKey ?? s.id);
+    const byKey = servers.map((_, i) => i).sort((a, b) => (ringKeys[a]! < ringKeys[b]! ? -1 : 1));
     const perWeight = pointsPerWeight(this.#pointsPerWeight, servers.reduce((a, s) => a + s.weight, 0));
     const counts = servers.map((s) => Math.max(1, Math.round(s.weight * perWeight)));
     const packed = new Float64Array(counts.reduce((a, b) => a + b, 0));
-    const pointsById = new Map<string, Uint32Array>();
+    const pointsByKey = new Map<string, Uint32Array>();
     let p = 0;
-    for (let rank = 0; rank < byId.length; rank++) {
-      const i = byId[rank]!;
-      const id = servers[i]!.id;
-      const points = pointsOf(id, counts[i]!, this.#pointsById.get(id));
-      pointsById.set(id, points);
+    for (let rank = 0; rank < byKey.length; rank++) {
+      const i = byKey[rank]!;
+      const key = ringKeys[i]!;
+      const points = pointsOf(key, counts[i]!, this.#pointsByKey.get(key));
+      pointsByKey.set(key, points);
       for (let v = 0; v < counts[i]!; v++) packed[p++] = points[v]! * RANK_BITS + rank;
     }
-    this.#pointsById = pointsById;
+    this.#pointsByKey = pointsByKey;
     packed.sort();
     this.#ring = new Uint32Array(packed.length);
     this.#owner = new Uint32Array(packed.length);
     for (let k = 0; k < packed.length; k++) {
       const rank = packed[k]! % RANK_BITS;
       this.#ring[k] = (packed[k]! - rank) / RANK_BITS;
-      this.#owner[k] = byId[rank]!;
+      this.#owner[k] = byKey[rank]!;
     }
   }
 

@@ -11,6 +11,12 @@ export interface BalancerServer {
   readonly weight: number;
   /** Requests in flight now, maintained by the caller; read at pick(). */
   readonly inflight: number;
+  /**
+   * Where the server sits on a hash ring (hash.ts): its address, so that it
+   * sits in the same place in every gateway and after a reload that renumbers
+   * the ids (nginx and Envoy hash the address too). Default: the id.
+   */
+  readonly ringKey?: string;
 }
 
 export interface PickContext {
