@@ -3,8 +3,10 @@
 // failed (target 0: retries take them to another server) and the time from
 // the kill until the gateway takes the dead server out of rotation (target
 // ≤ 1 s with passive detection), with passive detection and with active
-// heartbeats only. Writes bench/results/failover.json and the failover
-// section of RESULTS.md.
+// heartbeats only. Then, under `rampart up`, a rolling restart of three
+// instances and an autoscale step under load: failed requests (target 0) and
+// the time until the new capacity serves. Writes bench/results/failover.json
+// and the failover section of RESULTS.md.
 //
 //   npm run bench:failover [-- --seconds 8]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -145,7 +147,88 @@ function outOfRotation(logPath: string, port: number, killedAt: number): { ms: n
   return null;
 }
 
-function render(outcomes: Outcome[], seconds: number): string {
+interface Supervised {
+  phase: string;
+  requests: number;
+  failed: number;
+  /** Rolling restart: how long the rollout took. Autoscale: load start → first new instance serving. */
+  seconds_to_capacity: number | null;
+  detail: string;
+}
+
+async function admin(port: number, method: string, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+  return { status: res.status, body: await res.text() };
+}
+
+async function runSupervised(seconds: number, wrkBin: string, nodeBin: string): Promise<Supervised[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-up-bench-'));
+  const results: Supervised[] = [];
+  try {
+    const app = join(repoDir, 'test/fixtures/instance-app.js');
+    const run = async (name: string, upstream: string, body: (port: number, adminPort: number) => Promise<Supervised>) => {
+      const [port, adminPort] = [await freePort(), await freePort()];
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, `listen: "127.0.0.1:${port}"\nadmin: "127.0.0.1:${adminPort}"\nlog: { access: false }\nupstreams:\n  app:\n${upstream}    health: { path: /healthz, interval: 1s }\nroutes:\n  - path: /\n    upstream: app\n`);
+      const up = startProcess({
+        name: `up-${name}`,
+        command: nodeBin,
+        args: [join(repoDir, 'packages/cli/bin/rampart.js'), 'up', '-c', file],
+        core: SERVER_CORE,
+        cwd: dir,
+        stdoutPath: join(dir, `${name}.log`),
+        logPath: join(dir, `${name}.err`),
+      });
+      try {
+        await waitForPort(port, up, 20_000);
+        results.push(await body(port, adminPort));
+      } finally {
+        await stopProcess(up, 15_000);
+      }
+    };
+    await run('rolling', `    run: { command: "${nodeBin} ${app}", instances: 3 }\n`, async (port, adminPort) => {
+      await waitForReady(adminPort, 3);
+      const load = runWrk({ wrk: wrkBin, url: `http://127.0.0.1:${port}/`, connections: 50, seconds, core: LOADER_CORE });
+      await new Promise((r) => setTimeout(r, 1000));
+      const started = Date.now();
+      const restart = await admin(adminPort, 'POST', '/upstreams/app/restart');
+      const took = (Date.now() - started) / 1000;
+      const result = await load;
+      return { phase: 'rolling restart', requests: result.requests, failed: result.errors, seconds_to_capacity: restart.status === 200 ? took : null, detail: `3 instances, one at a time; admin answered ${restart.status}` };
+    });
+    await run('autoscale', `    run: { command: "${nodeBin} ${app}", autoscale: { min: 1, max: 4, target: 5, window: 5s, interval: 500ms } }\n`, async (port, adminPort) => {
+      await waitForReady(adminPort, 1);
+      const started = Date.now();
+      // 40 connections each holding a 50 ms request: about 40 in flight on one instance, target 5.
+      const load = runWrk({ wrk: wrkBin, url: `http://127.0.0.1:${port}/?delay=50`, connections: 40, seconds, core: LOADER_CORE });
+      let capacity: number | null = null;
+      while (Date.now() - started < seconds * 1000 && capacity === null) {
+        if ((await readyServers(adminPort)) > 1) capacity = (Date.now() - started) / 1000;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      const result = await load;
+      return { phase: 'autoscale step', requests: result.requests, failed: result.errors, seconds_to_capacity: capacity, detail: 'min 1, max 4, target 5 in flight per instance; 40 concurrent 50 ms requests' };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function readyServers(adminPort: number): Promise<number> {
+  const status = JSON.parse((await admin(adminPort, 'GET', '/status')).body) as { upstreams: { app: { servers: { state: string }[] } } };
+  return status.upstreams.app.servers.filter((s) => s.state === 'ready').length;
+}
+
+async function waitForReady(adminPort: number, n: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await readyServers(adminPort).catch(() => 0)) < n) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${n} instances ready after 20 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function render(outcomes: Outcome[], supervised: Supervised[], seconds: number): string {
   const rows = outcomes.map(
     (o) => `| ${o.variant} | ${o.description} | ${o.requests} | ${o.failed} | ${o.out_of_rotation_ms === null ? 'never' : `${o.out_of_rotation_ms} ms (${o.how})`} | ${o.rps} | ${o.p99_ms} |`,
   );
@@ -158,6 +241,14 @@ function render(outcomes: Outcome[], seconds: number): string {
     '| detection | setup | requests | failed | out of rotation after | req/s | p99 ms |',
     '|---|---|---:|---:|---|---:|---:|',
     ...rows,
+    '',
+    `### Rolling restart and autoscale step under \`rampart up\``,
+    '',
+    'Same pinning; wrk for the whole phase. Rolling restart: the admin API\'s `POST /upstreams/app/restart` replaces three instances one at a time (start new → ready → add → drain old → stop old); "time" is how long the rollout took. Autoscale: from the load step to the first new instance serving.',
+    '',
+    '| phase | setup | requests | failed | time |',
+    '|---|---|---:|---:|---:|',
+    ...supervised.map((p) => `| ${p.phase} | ${p.detail} | ${p.requests} | ${p.failed} | ${p.seconds_to_capacity === null ? 'n/a' : `${p.seconds_to_capacity.toFixed(1)} s`} |`),
     '<!-- failover:end -->',
   ].join('\n');
 }
@@ -175,10 +266,12 @@ async function main(): Promise<void> {
     console.log(`${variant.name}: ${outcome.requests} requests, ${outcome.failed} failed, out of rotation after ${outcome.out_of_rotation_ms ?? 'never'} ms (${outcome.how ?? '-'})`);
     outcomes.push(outcome);
   }
-  writeFileSync(join(benchDir, 'results/failover.json'), JSON.stringify({ date: new Date().toISOString(), seconds, outcomes }, null, 2) + '\n');
+  const supervised = await runSupervised(seconds, wrkBin, process.execPath);
+  for (const p of supervised) console.log(`${p.phase}: ${p.requests} requests, ${p.failed} failed, ${p.seconds_to_capacity ?? 'n/a'} s`);
+  writeFileSync(join(benchDir, 'results/failover.json'), JSON.stringify({ date: new Date().toISOString(), seconds, outcomes, supervised }, null, 2) + '\n');
   const resultsPath = join(benchDir, 'RESULTS.md');
   const current = readFileSync(resultsPath, 'utf8');
-  const section = render(outcomes, seconds);
+  const section = render(outcomes, supervised, seconds);
   const start = current.indexOf('<!-- failover:start -->');
   const end = current.indexOf('<!-- failover:end -->');
   const next = start !== -1 && end !== -1 ? current.slice(0, start) + section + current.slice(end + '<!-- failover:end -->'.length) : `${current.trimEnd()}\n\n${section}\n`;
