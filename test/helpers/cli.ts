@@ -34,9 +34,17 @@ export interface GatewayProcess {
   kill(): void;
 }
 
-/** Starts `rampart gateway -c <file>` and collects its log lines. */
-export function startGatewayProcess(file: string, extraArgs: string[] = []): GatewayProcess {
-  const child = spawn(process.execPath, [RAMPART, 'gateway', '-c', file, ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** A `rampart` child process with its stdout parsed as JSON log lines (non-JSON lines kept as { text }). */
+export interface RampartChild {
+  readonly child: ChildProcess;
+  readonly logs: Record<string, unknown>[];
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `rampart ...args` and collects its log lines and stderr. */
+export function spawnRampart(args: string[]): RampartChild {
+  const child = spawn(process.execPath, [RAMPART, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let partial = '';
   let err = '';
@@ -55,10 +63,16 @@ export function startGatewayProcess(file: string, extraArgs: string[] = []): Gat
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, logs, stderr: () => err, exited };
+}
+
+/** Starts `rampart gateway -c <file>` and collects its log lines. */
+export function startGatewayProcess(file: string, extraArgs: string[] = []): GatewayProcess {
+  const { child, logs, stderr, exited } = spawnRampart(['gateway', '-c', file, ...extraArgs]);
   return {
     child,
     logs,
-    stderr: () => err,
+    stderr,
     exited,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -1,11 +1,11 @@
 // `rampart up` as a real child process, its /status, and a bounded load loop
 // through the gateway that counts every failed request.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RAMPART, ROOT } from './cli.ts';
+import { spawnRampart } from './cli.ts';
 import { waitFor } from './wait.ts';
+import { LoadLoop as SupervisorLoadLoop, type Outcome } from '../../packages/supervisor/src/testing/load.ts';
 
 /** The app the `run:` tests supervise (GET /?delay=ms, /healthz; names itself). */
 export const INSTANCE_APP = fileURLToPath(new URL('../fixtures/instance-app.js', import.meta.url));
@@ -26,30 +26,12 @@ export interface UpProcess {
 }
 
 export function startUp(file: string, extraArgs: string[] = []): UpProcess {
-  const child = spawn(process.execPath, [RAMPART, 'up', '-c', file, ...extraArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Record<string, unknown>[] = [];
-  let partial = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    partial += chunk;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) !== -1) {
-      const line = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ text: line });
-      }
-    }
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const { child, logs, stderr, exited } = spawnRampart(['up', '-c', file, ...extraArgs]);
   const instancePids = () => new Set(logs.filter((l) => l.msg === 'instance starting' && typeof l.pid === 'number').map((l) => l.pid as number));
   return {
     child,
     logs,
-    stderr: () => err,
+    stderr,
     exited,
     instancePids,
     async stop(timeoutMs = 10_000) {
@@ -122,65 +104,34 @@ export interface Answer {
   greeting: string | null;
 }
 
-/** Closed-loop load through the gateway: `concurrency` clients, each sending its next GET when the last one ends. Bounded in count and time. */
-export class LoadLoop {
-  ok = 0;
-  readonly failures: string[] = [];
-  /** Answers per instance id. */
-  readonly servedBy = new Map<string, number>();
-  readonly pids = new Set<number>();
-  readonly #url: string;
-  readonly #maxRequests: number;
-  readonly #deadline: number;
-  readonly #workers = new Map<number, Promise<void>>();
-  #concurrency = 0;
-  #stopped = false;
+/**
+ * Closed-loop load through the gateway: `concurrency` clients, each sending
+ * its next GET when the last one ends. Bounded in count and time. The
+ * supervisor's loop, fed by real HTTP requests instead of its test balancer.
+ */
+export class LoadLoop extends SupervisorLoadLoop {
+  /** PIDs of the instances that answered. */
+  readonly pids: Set<number>;
 
-  constructor(url: string, { maxRequests, maxMs }: { maxRequests: number; maxMs: number }) {
-    this.#url = url;
-    this.#maxRequests = maxRequests;
-    this.#deadline = performance.now() + maxMs;
-  }
-
-  get total(): number {
-    return this.ok + this.failures.length;
-  }
-
-  /** True when the loop stopped on its own bounds rather than because the test was done with it. */
-  get exhausted(): boolean {
-    return this.total >= this.#maxRequests || performance.now() >= this.#deadline;
-  }
-
-  setConcurrency(n: number): void {
-    this.#concurrency = n;
-    for (let k = 0; k < n; k++) if (!this.#workers.has(k)) this.#workers.set(k, this.#worker(k));
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await Promise.all(this.#workers.values());
-  }
-
-  async #worker(k: number): Promise<void> {
-    try {
-      while (!this.#stopped && k < this.#concurrency && !this.exhausted) {
-        try {
-          const res = await fetch(this.#url, { signal: AbortSignal.timeout(10_000) });
-          const text = await res.text();
-          if (res.status !== 200) {
-            this.failures.push(`${res.status} ${text.slice(0, 200)}`);
-            continue;
+  constructor(url: string, bounds: { maxRequests: number; maxMs: number }) {
+    const pids = new Set<number>();
+    super(
+      {
+        async request(): Promise<Outcome> {
+          try {
+            const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+            const text = await res.text();
+            if (res.status !== 200) return { ok: false, instanceId: undefined, detail: `${res.status} ${text.slice(0, 200)}` };
+            const answer = JSON.parse(text) as Answer;
+            pids.add(answer.pid);
+            return { ok: true, instanceId: answer.id, detail: '' };
+          } catch (err) {
+            return { ok: false, instanceId: undefined, detail: String(err) };
           }
-          const answer = JSON.parse(text) as Answer;
-          this.ok++;
-          this.servedBy.set(answer.id, (this.servedBy.get(answer.id) ?? 0) + 1);
-          this.pids.add(answer.pid);
-        } catch (err) {
-          this.failures.push(String(err));
-        }
-      }
-    } finally {
-      this.#workers.delete(k);
-    }
+        },
+      },
+      bounds,
+    );
+    this.pids = pids;
   }
 }

@@ -126,15 +126,16 @@ export class LoadLoop {
   ok = 0;
   readonly failures: string[] = [];
   readonly servedBy = new Map<string, number>();
-  readonly #balancer: TestBalancer;
+  readonly #source: { request(): Promise<Outcome> };
   readonly #maxRequests: number;
   readonly #deadline: number;
   readonly #running = new Map<number, Promise<void>>();
   #concurrency = 0;
   #stopped = false;
 
-  constructor(balancer: TestBalancer, { maxRequests, maxMs }: { maxRequests: number; maxMs: number }) {
-    this.#balancer = balancer;
+  /** `source`: the TestBalancer here, or anything that sends one request and says how it went. */
+  constructor(source: { request(): Promise<Outcome> }, { maxRequests, maxMs }: { maxRequests: number; maxMs: number }) {
+    this.#source = source;
     this.#maxRequests = maxRequests;
     this.#deadline = performance.now() + maxMs;
   }
@@ -161,7 +162,7 @@ export class LoadLoop {
   async #worker(k: number): Promise<void> {
     try {
       while (!this.#stopped && k < this.#concurrency && !this.exhausted) {
-        const outcome = await this.#balancer.request();
+        const outcome = await this.#source.request();
         if (outcome.ok) this.ok++;
         else this.failures.push(outcome.detail);
         if (outcome.instanceId !== undefined) this.servedBy.set(outcome.instanceId, (this.servedBy.get(outcome.instanceId) ?? 0) + 1);
