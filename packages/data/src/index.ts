@@ -1,0 +1,4 @@
+export { sql, isSql, Sql } from './sql.ts';
+export { Db, createDb, type DbOptions, type Queryable } from './db.ts';
+export { DataError, type DataErrorCode } from './errors.ts';
+export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgres } from './embedded.ts';
