@@ -1,1 +1,2 @@
-export {};
+export { html, raw, safeUrl, escapeHtml, SafeHtml } from './html.ts';
+export { kitViews } from './plugin.ts';
