@@ -1,1 +1,3 @@
-export {};
+// CSRF protection: Fetch Metadata, Origin and a session-bound token.
+// See docs/kit/csrf.md.
+export { kitCsrf, type KitCsrfOptions } from './kit-csrf.ts';
