@@ -1,1 +1,1 @@
-export {};
+export { loadSecrets, type LoadSecretsOptions } from './load.ts';
