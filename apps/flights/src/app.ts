@@ -1,0 +1,155 @@
+// The flights app: every plugin of the kit is wired here, in the order the
+// request meets them, and nowhere else.
+//
+//   onRequest   x-served-by · nonce + security headers · session · API key
+//   preParsing  form bodies (@fastify/formbody)
+//   preHandler  CSRF check on unsafe methods (not /api) · viewer from the session
+//   handler     routes/*.ts, rendering views/*.ts with html`…`
+//   errors      404 page (path escaped) · error handler (no stack, no SQL)
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { Db } from '@rampart/data';
+import {
+  createApiKeyStore,
+  createResetTokens,
+  kitApiKeys,
+  kitCsrf,
+  kitSecurityHeaders,
+  kitSessions,
+  kitViews,
+  type SessionStore,
+} from '@rampart/kit';
+import { installViewer, pageContext } from './context.ts';
+import { findUserByEmail, findUserById, recordReset } from './queries/users.ts';
+import { accountRoutes } from './routes/account.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { apiRoutes } from './routes/api.ts';
+import { healthRoutes } from './routes/health.ts';
+import { pageRoutes } from './routes/pages.ts';
+import { errorPage, notFoundPage } from './views/errors.ts';
+import { createLoggerOptions } from './logging.ts';
+
+/** The secrets buildApp needs, by name: pass loadSecrets({ names: SECRET_NAMES }). */
+export const SECRET_NAMES = ['RESET_SECRET'] as const;
+
+export interface BuildAppOptions {
+  db: Db;
+  sessionStore: SessionStore;
+  secrets: Record<string, string>;
+  /** Sent as x-served-by on every response, so a test (or you) can see which instance answered. */
+  instanceId: string;
+  /** false, true (info) or pino options; redaction of credentials is always added. Default false. */
+  logger?: boolean | Record<string, unknown>;
+  /** Whose X-Forwarded-* to believe. Default 'loopback': the rampart gateway on the same host. */
+  trustProxy?: FastifyServerOptions['trustProxy'];
+  /** Origin for links in e-mails (password reset). Default http://localhost:8080. */
+  publicUrl?: string;
+}
+
+const RESET_TTL_MS = 30 * 60_000;
+const STYLESHEET = readFileSync(path.join(import.meta.dirname, '..', 'public', 'app.css'), 'utf8');
+
+function secret(secrets: Record<string, string>, name: (typeof SECRET_NAMES)[number]): string {
+  const value = secrets[name];
+  if (value === undefined || value.length < 32) {
+    throw new Error(`buildApp: secrets.${name} is missing or shorter than 32 characters; load it with loadSecrets({ names: SECRET_NAMES })`);
+  }
+  return value;
+}
+
+function isApi(url: string): boolean {
+  return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { db } = options;
+  const resetSecret = secret(options.secrets, 'RESET_SECRET');
+  const publicUrl = (options.publicUrl ?? 'http://localhost:8080').replace(/\/+$/, '');
+  const app = Fastify({
+    logger: createLoggerOptions(options.logger ?? false),
+    trustProxy: options.trustProxy ?? 'loopback',
+    // Forms and API bodies here are a few hundred bytes.
+    bodyLimit: 64 * 1024,
+  });
+
+  app.addHook('onRequest', function servedBy(_request, reply, done) {
+    reply.header('x-served-by', options.instanceId);
+    done();
+  });
+
+  await app.register(kitSecurityHeaders);
+  await app.register(kitViews);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(kitSessions, { store: options.sessionStore, secure: 'auto', idleTimeout: 30 * 60_000, absoluteTimeout: 12 * 3_600_000 });
+  await app.register(kitCsrf);
+  const apiKeys = createApiKeyStore(db);
+  await app.register(kitApiKeys, { store: apiKeys });
+  installViewer(app, db);
+
+  const resets = createResetTokens({
+    secret: resetSecret,
+    ttlMs: RESET_TTL_MS,
+    findUserByLogin: async (login) => toResetAccount(await findUserByEmail(db, login)),
+    findUserById: async (id) => (/^[0-9]{1,10}$/.test(id) ? toResetAccount(await findUserById(db, Number(id))) : null),
+    send: async (user, token) => {
+      await recordReset(db, {
+        userId: user.numericId,
+        token,
+        expiresAt: new Date(Date.now() + RESET_TTL_MS),
+        email: {
+          to: user.email,
+          subject: 'Choose a new password',
+          body: `Someone asked to reset the password of your flights account. To choose a new one, open\n\n${publicUrl}/password-reset/confirm?token=${encodeURIComponent(token)}\n\nwithin 30 minutes. If it was not you, ignore this message: nothing has changed.`,
+        },
+      });
+    },
+    // Never given the token; the error is logged without the request body.
+    onError: (err) => app.log.error({ err }, 'password reset: could not send the link'),
+  });
+
+  app.get('/static/app.css', function stylesheet(_request, reply) {
+    return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET);
+  });
+  healthRoutes(app, db);
+  pageRoutes(app, db);
+  accountRoutes(app, { db, resets });
+  apiKeyRoutes(app, apiKeys);
+  apiRoutes(app, db);
+
+  app.setNotFoundHandler(function notFound(request, reply) {
+    if (isApi(request.url)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'No such API route.' });
+    let shown = request.url.split('?')[0] ?? '/';
+    try {
+      shown = decodeURIComponent(shown);
+    } catch {
+      // Malformed percent-encoding: show it as it came.
+    }
+    return reply.html(notFoundPage(pageContext(request), shown), 404);
+  });
+
+  app.setErrorHandler(function handleError(error: FastifyError, request, reply) {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: error.code, status }, 'request refused');
+    if (isApi(request.url)) {
+      // Fastify's error format. A 4xx message (which field failed which rule)
+      // helps the client; a 5xx one could hold SQL or internals, so it is replaced.
+      const body = status >= 500 ? { statusCode: status, error: 'Internal Server Error', message: 'Something went wrong on our side.' } : { statusCode: status, code: error.code, error: httpError(status), message: error.message };
+      return reply.code(status).type('application/json; charset=utf-8').send(body);
+    }
+    // The error may have come before the viewer was known: the page does not show the login state.
+    return reply.html(errorPage({ viewer: null, csrfToken: () => '' }, status), status);
+  });
+
+  return app;
+}
+
+function httpError(status: number): string {
+  return status === 400 ? 'Bad Request' : status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : status === 413 ? 'Payload Too Large' : status === 415 ? 'Unsupported Media Type' : 'Error';
+}
+
+function toResetAccount(user: { id: number; email: string; passwordHash: string } | null) {
+  return user === null ? null : { id: String(user.id), numericId: user.id, email: user.email, passwordHash: user.passwordHash };
+}
