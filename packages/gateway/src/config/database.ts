@@ -27,7 +27,7 @@ type Locate = (segments: (string | number)[], message: string) => ConfigProblem;
 const PACKAGE_PATH = /^((?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*)\/(.+)$/i;
 
 export function resolveDatabase(raw: RawDatabase, file: string, locate: Locate, problems: ConfigProblem[]): DatabaseConfig {
-  const base = path.dirname(file);
+  const base = path.resolve(path.dirname(file));
   const migrations = raw.migrations.map((entry, i) => {
     const dir = resolveFolder(entry, base);
     if (typeof dir === 'object') {
@@ -54,7 +54,7 @@ function resolveFolder(entry: string, base: string): string | { problem: string 
   if (match !== null) {
     const [, pkg = '', sub = ''] = match;
     try {
-      const manifest = createRequire(path.join(base, 'rampart.yaml')).resolve(`${pkg}/package.json`);
+      const manifest = createRequire(path.resolve(base, 'rampart.yaml')).resolve(`${pkg}/package.json`);
       dir = path.join(path.dirname(manifest), sub);
     } catch {
       // Not an installed package: it may still be a folder written without `./`.
