@@ -71,22 +71,57 @@ export class Db implements Queryable {
   /** Runs fn in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    const held = holdClient(client);
+    let open = true;
+    // `tx` kept past the callback (a forgotten await, a closure) would run on a
+    // connection already handed to someone else, outside any transaction.
+    const tx = queryable(() => {
+      if (!open) throw new DataError('RAMPART_ERR_TRANSACTION_DONE', 'this transaction has ended: await every query inside the transaction callback');
+      return client;
+    });
     try {
       await client.query('BEGIN');
-      const result = await fn(queryable(() => client));
+      const result = await fn(tx);
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch(held.fail);
       throw err;
     } finally {
-      client.release();
+      open = false;
+      held.release();
     }
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * Guards a client checked out of the pool. pg-pool removes its own 'error'
+ * listener while a client is checked out, so a server that goes away between
+ * two queries would emit an unhandled 'error' and end the process; and a
+ * connection that failed must be closed, not handed to the next caller.
+ */
+export function holdClient(client: pg.PoolClient): { fail: (err: unknown) => void; release: () => void } {
+  let broken: Error | undefined;
+  const fail = (err: unknown) => {
+    broken ??= err instanceof Error ? err : new Error(String(err));
+  };
+  client.on('error', fail);
+  return {
+    fail,
+    release() {
+      client.off('error', fail);
+      client.release(broken);
+    },
+  };
+}
+
+/** The query methods on one checked-out connection (migrations hold one for their advisory lock). */
+export function clientQueryable(client: pg.PoolClient): Queryable {
+  return queryable(() => client);
 }
 
 export function createDb(options: DbOptions): Db {

