@@ -147,6 +147,16 @@ test('rampart up runs the diagram: embedded PostgreSQL, migrations, seed, three 
     assert.match(body, /Ada Lovelace/);
   }
 
+  // SIGHUP is a reload (a rolling restart of the instances), not an exit:
+  // PostgreSQL stays, and the session still works on the new instances.
+  const current = up;
+  current.child.kill('SIGHUP');
+  await waitFor(() => current.logs.some((l) => l.msg === 'rolling restart done'), { timeoutMs: 60_000, what: 'the rolling restart after SIGHUP' });
+  assert.equal(current.child.exitCode, null, 'rampart up is still running');
+  const afterReload = await get(gateway, '/bookings', jar);
+  assert.equal(afterReload.res.status, 200);
+  assert.match(afterReload.body, /Ada Lovelace/);
+
   // Stop everything: exit 0, PostgreSQL gone with it.
   const pid = postgresPid(up);
   assert.ok(pid !== undefined && pid > 0, 'the log names the PostgreSQL pid');

