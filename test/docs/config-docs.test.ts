@@ -63,11 +63,14 @@ test('the minimal example of the docs (the brief\'s shape) loads', () => {
 test('the full example of the docs loads and shows every documented key', () => {
   const text = yamlBlockAfter('Full example');
   assert.match(text, /^# yaml-language-server: \$schema=/);
-  const config = parseConfig(text, 'full.yaml');
+  // Placed beside an app that has a migrations folder, as database.migrations expects.
+  const beside = path.join(root, 'apps', 'flights', 'full.yaml');
+  const config = parseConfig(text, beside);
+  assert.equal(config.database?.migrations.length, 2);
   assert.equal(config.routes[0]!.middleware[0]!.name, 'headers');
   // Uncommenting the optional keys still loads.
   const uncommented = text.replace(/^(\s*)# (host|maxBodyBytes): /gm, '$1$2: ');
-  assert.equal(parseConfig(uncommented, 'full.yaml').routes[0]!.host, 'www.example.com');
+  assert.equal(parseConfig(uncommented, beside).routes[0]!.host, 'www.example.com');
   for (const key of ['upstreams.<name>.keepAlive.maxIdle', 'routes[].path', 'limits.headersTimeout', 'routes[].middleware[].headers.response.set']) {
     assert.ok(markdown.includes(`| \`${key}\` |`), `docs list ${key}`);
   }

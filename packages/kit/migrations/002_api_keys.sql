@@ -4,6 +4,8 @@
 
 create table kit_api_keys (
   id           uuid primary key default gen_random_uuid(),
+  -- Insertion order: ids are random and two keys can share created_at (a rotation).
+  seq          bigint generated always as identity,
   owner_id     text not null,
   name         text not null,
   -- 16 hex characters (64 random bits), shown in lists and logs to tell keys apart.
@@ -17,4 +19,4 @@ create table kit_api_keys (
   -- Written at most once a minute per key, not on every request.
   last_used_at timestamptz
 );
-create index kit_api_keys_owner_id on kit_api_keys (owner_id, created_at);
+create index kit_api_keys_owner_id on kit_api_keys (owner_id, created_at, seq);

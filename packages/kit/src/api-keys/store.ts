@@ -199,7 +199,7 @@ export function createApiKeyStore(db: ApiKeyDb, options: ApiKeyStoreOptions = {}
   async function list(ownerId: string): Promise<ApiKeyInfo[]> {
     const rows = await db.many<Row>(sql`
       select id::text, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at
-      from kit_api_keys where owner_id = ${checkText('ownerId', ownerId)} order by created_at, id`);
+      from kit_api_keys where owner_id = ${checkText('ownerId', ownerId)} order by created_at, seq`);
     return rows.map((row) => ({
       id: row.id,
       name: row.name,
