@@ -42,6 +42,8 @@ export interface BuildAppOptions {
   instanceId: string;
   /** false, true (info) or pino options; redaction of credentials is always added. Default false. */
   logger?: boolean | Record<string, unknown>;
+  /** Fastify's two log lines per request (default true). server.ts turns them off unless LOG_REQUESTS=1: the gateway logs every request. */
+  requestLogging?: boolean;
   /** Whose X-Forwarded-* to believe. Default 'loopback': the rampart gateway on the same host. */
   trustProxy?: FastifyServerOptions['trustProxy'];
   /** Origin for links in e-mails (password reset). Default http://localhost:8080. */
@@ -70,6 +72,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({
     logger: createLoggerOptions(options.logger ?? false),
     trustProxy: options.trustProxy ?? 'loopback',
+    // Behind rampart the gateway's access log has one line per request;
+    // two more per request (and per health check) from every instance are noise.
+    disableRequestLogging: options.requestLogging === false,
     // Forms and API bodies here are a few hundred bytes.
     bodyLimit: 64 * 1024,
   });

@@ -4,7 +4,8 @@
 //
 // Environment: DATABASE_URL (required), PORT (default 3000; 0 picks a free
 // one), RAMPART_INSTANCE_ID (x-served-by; default flights-<pid>), REDIS_URL
-// (sessions in Redis; without it in PostgreSQL), PUBLIC_URL (links in
+// (sessions in Redis; without it in PostgreSQL), LOG_REQUESTS=1 (a log line
+// per request; off because the gateway logs each one), PUBLIC_URL (links in
 // e-mails), SEED_FLIGHTS (flights seeded into an empty database; default
 // 100000), NODE_ENV=production (secrets must come from the environment).
 //
@@ -48,6 +49,7 @@ const app = await buildApp({
   secrets,
   instanceId,
   logger: { level: env['LOG_LEVEL'] ?? 'info' },
+  requestLogging: env['LOG_REQUESTS'] === '1',
   publicUrl: env['PUBLIC_URL'],
 });
 
