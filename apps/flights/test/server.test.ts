@@ -9,8 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from '@rampart/data';
-import { startTestPostgres, type TestPostgres } from '@rampart/data/testing';
-import { waitFor } from './harness.ts';
+import { startTestPostgres, startTestRedis, type TestPostgres } from '@rampart/data/testing';
+import { Browser, waitFor } from './harness.ts';
+import { DEMO_EMAIL, DEMO_PASSWORD } from '../src/seed.ts';
 
 const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 let pg: TestPostgres;
@@ -82,4 +83,29 @@ test('in production, missing secrets stop the start with what to set', async () 
   assert.equal(await exitOf(r.child), 1);
   assert.match(r.stderr(), /RESET_SECRET is not set/);
   assert.equal(r.stdout(), '');
+});
+
+test('with REDIS_URL the sessions live in Redis: a login on one instance is known to the other, and nothing is stored in PostgreSQL', async (t) => {
+  const redis = await startTestRedis();
+  if (redis === null) return t.skip('redis-server not found');
+  t.after(() => redis.stop());
+  const env = { DATABASE_URL: pg.url, PORT: '0', REDIS_URL: redis.url, SEED_FLIGHTS: '500', LOG_LEVEL: 'warn' };
+  const instances = ['r1', 'r2'].map((id) => run({ ...env, RAMPART_INSTANCE_ID: `flights-${id}` }));
+  t.after(() => {
+    for (const i of instances) if (i.child.exitCode === null) i.child.kill('SIGKILL');
+  });
+  const [first, second] = await Promise.all(
+    instances.map((i) => waitFor(() => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(i.stdout())?.[1] ?? (i.child.exitCode !== null ? Promise.reject(new Error(i.stderr())) : null), 'the listening line', 60_000)),
+  );
+  const sessionsBefore = (await pg.db.one<{ n: number }>(sql`select count(*)::int as n from kit_sessions`)).n;
+  const browser = new Browser(first!);
+  const login = await browser.submit('/login', '/login', { email: DEMO_EMAIL, password: DEMO_PASSWORD });
+  assert.equal(login.status, 303);
+  const onSecond = await fetch(`${second!}/bookings`, { headers: { cookie: browser.cookieHeader() }, redirect: 'manual' });
+  assert.equal(onSecond.status, 200, 'the other instance knows the session');
+  assert.equal(onSecond.headers.get('x-served-by'), 'flights-r2');
+  assert.match(await onSecond.text(), new RegExp(DEMO_EMAIL.replace('.', '\\.')));
+  assert.equal((await pg.db.one<{ n: number }>(sql`select count(*)::int as n from kit_sessions`)).n, sessionsBefore, 'no session row in PostgreSQL');
+  for (const i of instances) i.child.kill('SIGTERM');
+  assert.deepEqual(await Promise.all(instances.map((i) => exitOf(i.child))), [0, 0]);
 });
