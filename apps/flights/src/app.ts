@@ -8,7 +8,7 @@
 //   errors      404 page (path escaped) · error handler (no stack, no SQL)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Db } from '@rampart/data';
 import {
@@ -74,7 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     trustProxy: options.trustProxy ?? 'loopback',
     // Behind rampart the gateway's access log has one line per request;
     // two more per request (and per health check) from every instance are noise.
-    disableRequestLogging: options.requestLogging === false,
+    logController: new LogController({ disableRequestLogging: options.requestLogging === false }),
     // Forms and API bodies here are a few hundred bytes.
     bodyLimit: 64 * 1024,
   });
