@@ -9,10 +9,9 @@
 // bookings mean something.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { Page, Request } from 'playwright-core';
 import { sql } from '@rampart/data';
-import { startFlights } from '../../apps/flights/test/harness.ts';
+import { captureLogs, startFlights } from '../../apps/flights/test/harness.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../../apps/flights/src/seed.ts';
 import { chromiumMissing, launchBrowser } from '../helpers/browser.ts';
 import { startAttackerSite, watchServer, type Exchange } from '../helpers/attacker.ts';
@@ -101,13 +100,7 @@ function sessionCookieIn(exchange: Exchange): boolean {
 
 test('the lecture CSRF pages book nothing; the app form books', { skip: chromiumMissing() ?? false }, async (t) => {
   // The app's log says which CSRF check refused a request the browser kept from the page.
-  const log: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') log.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
+  const { lines, stream } = captureLogs();
   const flights = await startFlights({ flights: 300, logger: { stream } });
   t.after(() => flights.stop());
   const watch = watchServer(flights.app.server);
@@ -156,7 +149,7 @@ test('the lecture CSRF pages book nothing; the app form books', { skip: chromium
         attacker.serve(path, attack.page(bookUrl));
         const before = await bookings();
         const exchangesFrom = watch.exchanges.length;
-        const logFrom = log.length;
+        const logFrom = lines.length;
         // Listening before goto: the on-load form and the fetch fire during it.
         const blocked: Promise<Request> | undefined =
           attack.shown === 'blocked' ? page.waitForEvent('requestfailed', { predicate: (r) => r.url().startsWith(bookUrl), timeout: 10_000 }) : undefined;
@@ -175,7 +168,7 @@ test('the lecture CSRF pages book nothing; the app form books', { skip: chromium
         } else {
           assert.equal(exchange.headers.origin, from.origin);
           assert.equal(exchange.status, 403);
-          const refusal = await waitFor(() => log.slice(logFrom).find((l) => l.msg === 'csrf check failed'), { what: 'the csrf log line' });
+          const refusal = await waitFor(() => lines.slice(logFrom).map((l) => JSON.parse(l) as LogLine).find((l) => l.msg === 'csrf check failed'), { what: 'the csrf log line' });
           assert.equal(refusal.csrf, 'fetch-metadata');
         }
 

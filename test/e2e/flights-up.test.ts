@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { startUp, isAlive, upstreamStatus, type UpProcess } from '../helpers/up.ts';
 import { freePort, rampart } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { Browser } from '../../apps/flights/test/harness.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const FLIGHTS = path.join(REPO, 'apps', 'flights');
@@ -45,44 +46,6 @@ routes:
   );
   return { file, gateway: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}` };
 }
-
-/** Cookies as a browser keeps them for one site (name → value), from Set-Cookie. */
-class Jar {
-  readonly #cookies = new Map<string, string>();
-  take(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === '') this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-  header(): string {
-    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
-
-async function get(base: string, url: string, jar: Jar): Promise<{ res: Response; body: string }> {
-  const res = await fetch(base + url, { headers: { cookie: jar.header() }, redirect: 'manual' });
-  jar.take(res);
-  return { res, body: await res.text() };
-}
-
-async function post(base: string, url: string, jar: Jar, form: Record<string, string>): Promise<Response> {
-  const res = await fetch(base + url, {
-    method: 'POST',
-    headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded', origin: base },
-    body: new URLSearchParams(form).toString(),
-    redirect: 'manual',
-  });
-  jar.take(res);
-  await res.arrayBuffer();
-  return res;
-}
-
-const csrfOf = (body: string) => /name="_csrf" value="([^"]+)"/.exec(body)?.[1] ?? assert.fail('no CSRF token in the page');
 
 async function startFlights(file: string, admin: string): Promise<UpProcess> {
   const up = startUp(file);
@@ -119,33 +82,27 @@ test('rampart up runs the diagram: embedded PostgreSQL, migrations, seed, three 
   assert.ok(!JSON.stringify(up.logs).includes(password) && !up.stderr().includes(password), 'the database password is never logged');
 
   // Log in once.
-  const jar = new Jar();
-  const loginPage = await get(gateway, '/login', jar);
-  assert.equal(loginPage.res.status, 200);
-  const login = await post(gateway, '/login', jar, { email: 'demo@example.com', password: 'correct horse battery staple', _csrf: csrfOf(loginPage.body) });
+  const browser = new Browser(gateway);
+  const login = await browser.submit('/login', '/login', { email: 'demo@example.com', password: 'correct horse battery staple' });
   assert.equal(login.status, 303, 'login redirects');
 
   // Twenty requests, round-robin over three instances: all of them know the user.
   const servedBy = new Map<string, number>();
   for (let i = 0; i < 20; i++) {
-    const { res, body } = await get(gateway, '/bookings', jar);
+    const res = await browser.get('/bookings');
     assert.equal(res.status, 200, `request ${i} is served logged in (got ${res.status})`);
-    assert.match(body, /demo@example\.com/);
+    assert.match(await res.text(), /demo@example\.com/);
     const who = res.headers.get('x-served-by') ?? 'unknown';
     servedBy.set(who, (servedBy.get(who) ?? 0) + 1);
   }
   assert.equal(servedBy.size, 3, `the 20 requests reached every instance: ${JSON.stringify([...servedBy])}`);
 
   // Book a seat through one instance; every instance lists it.
-  const front = await get(gateway, '/', jar);
-  const flightId = /href="\/flights\/(\d+)"/.exec(front.body)?.[1] ?? assert.fail('no flight on the front page');
-  const detail = await get(gateway, `/flights/${flightId}`, jar);
-  const booked = await post(gateway, `/flights/${flightId}/book`, jar, { passenger_name: 'Ada Lovelace', _csrf: csrfOf(detail.body) });
+  const front = await (await browser.get('/')).text();
+  const flightId = /href="\/flights\/(\d+)"/.exec(front)?.[1] ?? assert.fail('no flight on the front page');
+  const booked = await browser.submit(`/flights/${flightId}`, `/flights/${flightId}/book`, { passenger_name: 'Ada Lovelace' });
   assert.equal(booked.status, 303, 'the booking redirects to /bookings');
-  for (let i = 0; i < 3; i++) {
-    const { body } = await get(gateway, '/bookings', jar);
-    assert.match(body, /Ada Lovelace/);
-  }
+  for (let i = 0; i < 3; i++) assert.match(await (await browser.get('/bookings')).text(), /Ada Lovelace/);
 
   // SIGHUP is a reload (a rolling restart of the instances), not an exit:
   // PostgreSQL stays, and the session still works on the new instances.
@@ -153,9 +110,9 @@ test('rampart up runs the diagram: embedded PostgreSQL, migrations, seed, three 
   current.child.kill('SIGHUP');
   await waitFor(() => current.logs.some((l) => l.msg === 'rolling restart done'), { timeoutMs: 60_000, what: 'the rolling restart after SIGHUP' });
   assert.equal(current.child.exitCode, null, 'rampart up is still running');
-  const afterReload = await get(gateway, '/bookings', jar);
-  assert.equal(afterReload.res.status, 200);
-  assert.match(afterReload.body, /Ada Lovelace/);
+  const afterReload = await browser.get('/bookings');
+  assert.equal(afterReload.status, 200);
+  assert.match(await afterReload.text(), /Ada Lovelace/);
 
   // Stop everything: exit 0, PostgreSQL gone with it.
   const pid = postgresPid(up);
@@ -166,9 +123,9 @@ test('rampart up runs the diagram: embedded PostgreSQL, migrations, seed, three 
   // Start again on the same folder: nothing to migrate, the data and the login are still there.
   up = await startFlights(file, admin);
   assert.ok(up.logs.some((l) => l.msg === 'database: schema up to date'));
-  const again = await get(gateway, '/bookings', jar);
-  assert.equal(again.res.status, 200);
-  assert.match(again.body, /Ada Lovelace/);
+  const again = await browser.get('/bookings');
+  assert.equal(again.status, 200);
+  assert.match(await again.text(), /Ada Lovelace/);
 });
 
 test('the shipped apps/flights/rampart.yaml (npm start) is a valid rampart up config', async () => {

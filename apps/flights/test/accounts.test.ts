@@ -3,20 +3,13 @@
 // no open redirect after login.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { sql } from '@rampart/data';
-import { startFlights, Browser, csrfTokenOf, waitFor, type Flights } from './harness.ts';
+import { captureLogs, startFlights, Browser, csrfTokenOf, waitFor, type Flights } from './harness.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../src/seed.ts';
 
 let flights: Flights;
-const logs: string[] = [];
+const { lines: logs, stream } = captureLogs();
 before(async () => {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs.push(chunk.toString());
-      done();
-    },
-  });
   flights = await startFlights({ logger: { level: 'debug', stream } });
 });
 after(() => flights.stop());
@@ -189,7 +182,7 @@ test('password reset: the same answer for a known and an unknown email; the link
   const again = await browser.submit('/password-reset', '/password-reset/confirm', { token, password: 'a third passphrase here' });
   assert.equal(again.status, 400);
 
-  const text = logs.join('');
+  const text = logs.join('\n');
   assert.ok(text.includes('/password-reset/confirm?token=[redacted]'), 'the confirm URL is logged without its token');
   assert.ok(!text.includes(token), 'the token is not in the log');
   assert.ok(!text.includes(encodeURIComponent(token)), 'nor URL-encoded');

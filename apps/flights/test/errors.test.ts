@@ -3,22 +3,15 @@
 // database is gone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { createDb, sql } from '@rampart/data';
 import { memorySessionStore } from '@rampart/kit';
 import { buildApp } from '../src/app.ts';
-import { startFlights, testSecrets, Browser, type Flights } from './harness.ts';
+import { captureLogs, startFlights, testSecrets, Browser, type Flights } from './harness.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from '../src/seed.ts';
 
 let flights: Flights;
-const logs: string[] = [];
+const { lines: logs, stream } = captureLogs();
 before(async () => {
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logs.push(chunk.toString());
-      done();
-    },
-  });
   flights = await startFlights({ logger: { level: 'info', stream } });
 });
 after(() => flights.stop());
@@ -55,7 +48,7 @@ test('an API failure is a 500 in Fastify\'s format with a generic message', asyn
   } finally {
     await flights.db.query(sql`alter table airports_moved rename to airports`);
   }
-  const text = logs.join('');
+  const text = logs.join('\n');
   assert.ok(!text.includes(key), 'the API key is not in the log');
   assert.ok(!text.includes(DEMO_PASSWORD), 'the password is not in the log');
   assert.ok(!text.includes(browser.cookieHeader().split('=')[1] ?? '\u0000'), 'the session cookie is not in the log');

@@ -1,6 +1,7 @@
 // One flights app on a fresh PostgreSQL for one test file: migrate the kit
 // and the app, seed a small schedule, listen on 127.0.0.1:0.
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '@rampart/data';
 import { startTestPostgres } from '@rampart/data/testing';
@@ -97,6 +98,18 @@ export class Browser {
     if (token === undefined) throw new Error(`no CSRF token on ${formPage}`);
     return this.request(action, { form: { ...form, _csrf: token } });
   }
+}
+
+/** The app's log lines as written (pino: one JSON object per line), for startFlights({ logger: { level, stream } }). */
+export function captureLogs(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(line);
+      done();
+    },
+  });
+  return { lines, stream };
 }
 
 export function csrfTokenOf(page: string): string | undefined {
