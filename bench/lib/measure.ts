@@ -16,6 +16,8 @@ export interface Sample {
   /** Load on the proxies' core from outside this run; undefined when not pinned. */
   otherPct: number | undefined;
   stealPct: number | undefined;
+  /** Requests that reached the backend during the run: counted in the cache scenario only. */
+  backendRequests?: number;
 }
 
 export interface MeasureOptions {
@@ -70,6 +72,7 @@ export function summarize(scenario: string, connections: number, tool: string, s
     core_steal_pct: optionalMedian(samples.map((s) => s.stealPct), 1),
     errors: samples.reduce((sum, s) => sum + s.wrk.errors, 0),
     samples: samples.map((s) => round(s.wrk.rps, 1)),
+    ...(samples.every((s) => s.backendRequests !== undefined) ? { backend_requests: samples.reduce((sum, s) => sum + (s.backendRequests ?? 0), 0) } : {}),
   };
 }
 

@@ -4,12 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type Binary = 'nginx' | 'haproxy' | 'caddy' | 'wrk';
+export type Binary = 'nginx' | 'haproxy' | 'caddy' | 'varnishd' | 'wrk';
 
-const PACKAGE: Record<Binary, string> = { nginx: 'nginx-light', haproxy: 'haproxy', caddy: 'caddy', wrk: 'wrk' };
+const PACKAGE: Record<Binary, string> = { nginx: 'nginx-light', haproxy: 'haproxy', caddy: 'caddy', varnishd: 'varnish', wrk: 'wrk' };
 
 export function findBinary(name: string): string | undefined {
-  // nginx and haproxy live in /usr/sbin, which a non-root PATH often lacks.
+  // nginx, haproxy and varnishd live in /usr/sbin, which a non-root PATH often lacks.
   const dirs = [...(process.env['PATH'] ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'];
   for (const dir of dirs.filter(Boolean)) {
     const path = join(dir, name);

@@ -2,6 +2,9 @@
 // bench/RESULTS.md rendered from it, keeping the hand-written notes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CoalescingEntry } from './coalescing.ts';
+import type { FlightsFrontEntry } from './flights-front.ts';
+import { scenarios, setupOf } from './scenarios.ts';
 import { median } from './stats.ts';
 
 export interface RunEntry {
@@ -24,6 +27,8 @@ export interface RunEntry {
   errors: number;
   /** Raw req/s of each repetition. */
   samples: number[];
+  /** Cache scenario only: requests that reached the backend during the measured runs, summed (target 0). */
+  backend_requests?: number;
 }
 
 export interface Report {
@@ -42,10 +47,17 @@ export interface Report {
   };
   versions: Record<string, string>;
   runs: RunEntry[];
+  /** 200 concurrent misses of one key per cache (absent when not run). */
+  coalescing?: CoalescingEntry[];
+  /** The flights front page through rampart with `cache: false` and `cache: true` (absent when not run). */
+  flights_front?: FlightsFrontEntry[];
 }
 
 const NOTES_START = '<!-- notes:start -->';
 const NOTES_END = '<!-- notes:end -->';
+// `npm run bench:failover` writes its own section after the notes.
+const FAILOVER_START = '<!-- failover:start -->';
+const FAILOVER_END = '<!-- failover:end -->';
 
 export function writeReport(benchDir: string, report: Report): { json: string; markdown: string } {
   const json = join(benchDir, 'results', 'latest.json');
@@ -53,16 +65,21 @@ export function writeReport(benchDir: string, report: Report): { json: string; m
   mkdirSync(join(benchDir, 'results'), { recursive: true });
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   const previous = existsSync(markdown) ? readFileSync(markdown, 'utf8') : '';
-  writeFileSync(markdown, renderMarkdown(report, keptNotes(previous)));
+  const failover = keptBlock(previous, FAILOVER_START, FAILOVER_END);
+  writeFileSync(markdown, renderMarkdown(report, keptNotes(previous)) + (failover === undefined ? '' : `\n${failover}\n`));
   return { json, markdown };
+}
+
+/** A marked block of an existing RESULTS.md, markers included. */
+function keptBlock(previous: string, startMarker: string, endMarker: string): string | undefined {
+  const start = previous.indexOf(startMarker);
+  const end = previous.indexOf(endMarker, start);
+  return start === -1 || end === -1 ? undefined : previous.slice(start, end + endMarker.length);
 }
 
 /** The notes block of an existing RESULTS.md, markers included; empty markers if none. */
 export function keptNotes(previous: string): string {
-  const start = previous.indexOf(NOTES_START);
-  const end = previous.indexOf(NOTES_END, start);
-  if (start === -1 || end === -1) return `${NOTES_START}\n${NOTES_END}`;
-  return previous.slice(start, end + NOTES_END.length);
+  return keptBlock(previous, NOTES_START, NOTES_END) ?? `${NOTES_START}\n${NOTES_END}`;
 }
 
 export function renderMarkdown(report: Report, notes: string): string {
@@ -76,7 +93,7 @@ export function renderMarkdown(report: Report, notes: string): string {
     `- Date: ${report.date}; Node ${report.node}${s.quick ? '; **--quick run** (short runs: indicative only)' : ''}`,
     `- Loader: \`${s.loader}\`, ${s.seconds} s per run, on 127.0.0.1.`,
     `- Pinning: ${s.pinning}.`,
-    '- One worker each, so the comparison is per core: nginx `worker_processes 1`, haproxy `nbthread 1`, caddy `GOMAXPROCS=1`, the Node proxies one event loop. The backend is nginx (one worker, access log off) serving static files.',
+    `- One worker each, so the comparison is per core: nginx \`worker_processes 1\`, haproxy \`nbthread 1\`, caddy \`GOMAXPROCS=1\`${report.runs.some((r) => r.tool === 'varnish') ? ', Varnish one thread pool (`thread_pools=1`) on the same single core' : ''}, the Node proxies one event loop. The backend is nginx (one worker, access log off) serving static files.`,
     '- Keep-alive on both sides: wrk holds its connections; every proxy reuses its backend connections (nginx upstream `keepalive`, haproxy http mode, caddy and the Node proxies their pools).',
     `- ${s.repetitions} repetitions, interleaved: each repetition runs every tool once, round-robin, starting one tool later each time, so drift on a shared machine spreads over all tools; ${s.warmup_per === 'scenario' ? `${s.warmup_seconds} s warm-up (50 connections) before each proxy's first measurement of each scenario` : `${s.warmup_seconds} s warm-up (50 connections) of each Node-based tool before its first measurement (--quick)`}. Figures are medians over repetitions.`,
     `- Versions: ${Object.entries(report.versions).map(([name, v]) => `${name} ${v}`).join(', ')}; rampart from this repository.`,
@@ -85,7 +102,8 @@ export function renderMarkdown(report: Report, notes: string): string {
     '- CPU-s / 10k req: user+system time of the proxy\'s process tree (/proc/<pid>/stat, nginx master + worker) during the run, per 10,000 requests. RSS: VmRSS of the same tree after the run. `direct` has no proxy, so neither. vs nginx: req/s ÷ nginx req/s in the same table.',
     '',
   ];
-  for (const [key, runs] of groupCells(report.runs)) {
+  const cacheRuns = report.runs.filter(isCacheRun);
+  for (const [key, runs] of groupCells(report.runs.filter((r) => !isCacheRun(r)))) {
     const nginx = runs.find((r) => r.tool === 'nginx');
     lines.push(`## ${key}`, '', ...cellInterference(runs), '| tool | req/s | vs nginx | p50 ms | p99 ms | CPU-s / 10k req | RSS MiB | errors |', '|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of runs) {
@@ -96,8 +114,92 @@ export function renderMarkdown(report: Report, notes: string): string {
     }
     lines.push('');
   }
+  lines.push(...cacheSection(cacheRuns), ...coalescingSection(report.coalescing), ...flightsSection(report.flights_front));
   lines.push('## Notes', '', notes, '');
   return lines.join('\n');
+}
+
+/** Runs of a scenario whose tools run their `cache` setup. */
+function isCacheRun(run: RunEntry): boolean {
+  const scenario = scenarios.find((s) => s.name === run.scenario);
+  return scenario !== undefined && setupOf(scenario) === 'cache';
+}
+
+function cacheSection(runs: readonly RunEntry[]): string[] {
+  if (runs.length === 0) return [];
+  const lines = [
+    '## Edge cache: hits',
+    '',
+    'The backend answers `Cache-Control: public, max-age=3600` (with its ETag) under `/cache/`; every cache is primed and must answer five repeats without the backend before it is measured, and a measured run in which more than one request in a thousand reached the backend is discarded. "Backend requests" counts them (nginx stub_status), summed over the repetitions: 0 means every measured request was a hit. `direct` is the backend serving the file itself, the ceiling. Setups are in the notes.',
+    '',
+  ];
+  for (const [key, cell] of groupCells(runs)) {
+    const nginx = cell.find((r) => r.tool === 'nginx');
+    const varnish = cell.find((r) => r.tool === 'varnish');
+    lines.push(`### ${key}`, '', ...cellInterference(cell));
+    lines.push('| tool | req/s | vs nginx | vs varnish | p50 ms | p99 ms | CPU-s / 10k req | RSS MiB | backend requests | errors |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of cell) {
+      lines.push(
+        `| ${r.tool} | ${Math.round(r.rps)} | ${ratio(r, nginx)} | ${ratio(r, varnish)} | ${r.p50_ms.toFixed(3)} | ${r.p99_ms.toFixed(3)} | ${fixed(r.cpu_s_per_10k, 3)} | ${fixed(r.rss_mib, 1)} | ${r.tool === 'direct' ? '–' : (r.backend_requests ?? '–')} | ${r.errors} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines;
+}
+
+function coalescingSection(entries: readonly CoalescingEntry[] | undefined): string[] {
+  if (entries === undefined || entries.length === 0) return [];
+  const first = entries[0] as CoalescingEntry;
+  return [
+    '## Edge cache: request coalescing',
+    '',
+    `${first.clients} clients, each on its own connection (all connected first), send one GET for the same uncached key in the same tick; the origin (a Node.js server) waits ${first.originDelayMs} ms before answering a cacheable 1 KiB body and counts the requests for that key. One round per tool, each a fresh instance. Target: 1 upstream request. \`direct\` is the origin itself, the control. "ms" runs from the first write to the last complete answer.`,
+    '',
+    '| tool | clients | upstream requests | answers 200 | ms |',
+    '|---|---:|---:|---:|---:|',
+    ...entries.map((e) => `| ${e.tool} | ${e.clients} | ${e.upstreamRequests} | ${e.ok} | ${e.ms} |`),
+    '',
+  ];
+}
+
+function flightsSection(entries: readonly FlightsFrontEntry[] | undefined): string[] {
+  if (entries === undefined || entries.length === 0) return [];
+  const first = entries[0] as FlightsFrontEntry;
+  const off = entries.find((e) => !e.cache);
+  const on = entries.find((e) => e.cache);
+  const lines = [
+    '## Flights front page with and without the edge cache',
+    '',
+    `\`GET /\` (the departures board, anonymous, no cookie) of the flights app (one instance, embedded PostgreSQL, 100,000 flights seeded) through rampart, once on a route with \`cache: false\`, once with \`cache: true\`: wrk -c${first.connections}, ${first.seconds} s per run, interleaved repetitions, medians. The app, PostgreSQL and both gateways share the servers' core. "Answered by the gateway" is the share of requests that did not reach the app (1 − the upstream requests in the gateway's /status ÷ the requests wrk completed). Cache-Control and Cache-Status are what the front page carried at the start of the run.`,
+    '',
+    '| route | req/s | p50 ms | p99 ms | answered by the gateway | gateway CPU-s / 10k | app CPU-s / 10k | PostgreSQL CPU-s / 10k | errors | Cache-Control | Cache-Status (repeat) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    ...entries.map(
+      (e) =>
+        `| cache: ${e.cache} | ${Math.round(e.rps)} | ${e.p50_ms.toFixed(2)} | ${e.p99_ms.toFixed(2)} | ${answeredShare(e)} | ${e.gateway_cpu_s_per_10k.toFixed(3)} | ${e.app_cpu_s_per_10k.toFixed(3)} | ${e.db_cpu_s_per_10k.toFixed(3)} | ${e.errors} | ${code(e.cache_control)} | ${code(e.cache_status)} |`,
+    ),
+    '',
+  ];
+  if (off !== undefined && on !== undefined && off.rps > 0) {
+    const times = (on.rps / off.rps).toFixed(1);
+    lines.push(`With \`cache: true\` one server answers **${times}×** the requests per second of \`cache: false\` at the same ${first.connections} connections (p99 ${on.p99_ms.toFixed(1)} ms against ${off.p99_ms.toFixed(1)} ms): it holds ${times}× the users of the front page.`, '');
+  }
+  return lines;
+}
+
+/** Share of the requests the gateway answered without the app. */
+function answeredShare(entry: FlightsFrontEntry): string {
+  if (entry.requests <= 0) return '–';
+  return `${Math.max(0, (100 * (entry.requests - entry.upstream_requests)) / entry.requests).toFixed(1)}%`;
+}
+
+function ratio(run: RunEntry, reference: RunEntry | undefined): string {
+  return reference !== undefined && reference.rps > 0 ? (run.rps / reference.rps).toFixed(2) : '–';
+}
+
+function code(value: string | null): string {
+  return value === null ? '(none)' : `\`${value.replaceAll('|', '\\|')}\``;
 }
 
 /** The whole run's interference, so a reader knows how far to trust it. */

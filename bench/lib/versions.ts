@@ -9,8 +9,9 @@ const PATTERNS: Record<string, RegExp> = {
   haproxy: /HAProxy version (\S+)/,
   caddy: /^v?(\S+)/,
   wrk: /wrk (\S+)/,
+  varnishd: /varnish-(\S+) revision/,
 };
-const FLAGS: Record<string, string[]> = { nginx: ['-v'], haproxy: ['-v'], caddy: ['version'], wrk: ['-v'] };
+const FLAGS: Record<string, string[]> = { nginx: ['-v'], haproxy: ['-v'], caddy: ['version'], wrk: ['-v'], varnishd: ['-V'] };
 
 export function peerVersions(bins: ReadonlyMap<string, string>, benchDir: string): Record<string, string> {
   const versions: Record<string, string> = {};

@@ -9,6 +9,7 @@ export const caddy: Tool = {
   name: 'caddy',
   needs: ['caddy'],
   jit: false,
+  setups: ['proxy'],
   async start(ctx) {
     const port = await freePort();
     const home = join(ctx.dir, 'caddy');

@@ -8,6 +8,7 @@ import { haproxy } from './haproxy.ts';
 import { nginx } from './nginx.ts';
 import { fastifyHttpProxy, nodeHttpProxy, undiciProxy } from './node-peers.ts';
 import { rampart, rampartBalanced } from './rampart.ts';
+import { varnish } from './varnish.ts';
 
 export const toolNames = [
   'direct',
@@ -15,6 +16,7 @@ export const toolNames = [
   'nginx',
   'haproxy',
   'caddy',
+  'varnish',
   'node-http-proxy',
   'fastify-http-proxy',
   'undici-proxy',
@@ -25,7 +27,16 @@ export const toolNames = [
 export type ToolName = (typeof toolNames)[number];
 
 /** What a tool needs on the machine: a system binary or the bench's npm install. */
-export type Requirement = 'nginx' | 'haproxy' | 'caddy' | 'npm-peers';
+export type Requirement = 'nginx' | 'haproxy' | 'caddy' | 'varnishd' | 'npm-peers';
+export type SystemBinary = Exclude<Requirement, 'npm-peers'>;
+
+/**
+ * How a tool is configured for a scenario: `proxy` forwards every request
+ * (the proxy scenarios), `cache` stores cacheable responses and answers
+ * repeats itself (the edge-cache scenario, the coalescing round). A tool runs
+ * one instance per setup it is measured in.
+ */
+export type Setup = 'proxy' | 'cache';
 
 export interface ToolContext {
   /** Temp dir of this run; every config, pid file and log goes here. */
@@ -35,7 +46,13 @@ export interface ToolContext {
   backendPorts: readonly number[];
   /** CPU list for the proxies and the backend; undefined when not pinning. */
   core: string | undefined;
-  bins: Partial<Record<'nginx' | 'haproxy' | 'caddy', string>>;
+  bins: Partial<Record<SystemBinary, string>>;
+  /**
+   * A folder for the caches' files, on tmpfs (/dev/shm) when the machine has
+   * one, so that nginx's cache files and Varnish's working dir live in memory
+   * like rampart's store: memory against memory.
+   */
+  memDir: string;
   nodeBin: string;
   repoDir: string;
   benchDir: string;
@@ -54,7 +71,9 @@ export interface Tool {
   needs: readonly Requirement[];
   /** Runs on V8, whose JIT makes the first seconds slower; native servers are at speed from the first request. */
   jit: boolean;
-  start(ctx: ToolContext): Promise<Running>;
+  /** The setups it can run. */
+  setups: readonly Setup[];
+  start(ctx: ToolContext, setup: Setup): Promise<Running>;
 }
 
 const all: readonly Tool[] = [
@@ -63,6 +82,7 @@ const all: readonly Tool[] = [
   nginx,
   haproxy,
   caddy,
+  varnish,
   nodeHttpProxy,
   fastifyHttpProxy,
   undiciProxy,

@@ -10,6 +10,7 @@ function nodePeer(name: ToolName, script: string): Tool {
     name,
     needs: ['npm-peers'],
     jit: true,
+    setups: ['proxy'],
     async start(ctx: ToolContext) {
       const port = await freePort();
       return launch(ctx, {

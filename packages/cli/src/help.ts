@@ -10,6 +10,7 @@ Commands:
   reload    reload a running up, restart its instances   rampart reload -c rampart.yaml
   gateway   run the gateway from a config file           rampart gateway -c rampart.yaml
   check     validate a config file, print every problem  rampart check -c rampart.yaml
+  purge     remove responses from the edge cache         rampart purge --prefix http://localhost:8080/
   demo      the gateway in front of three demo servers   rampart demo
 
 Options:
@@ -116,4 +117,28 @@ Options:
   --port <port>        gateway port (default 8080)
   --admin <host:port>  admin listener (default 127.0.0.1:9901)
   --instances <n>      demo servers to start (default 3)
+`;
+
+export const PURGE_HELP = `Usage: rampart purge (--url <url> | --prefix <url> | --tag <tag> | --all) [-c <file> | --admin <host:port>]
+
+Removes stored responses from the edge cache of a running gateway, through
+its admin listener (POST /cache/purge). Every variant of a URL goes (all
+Vary values, all key headers and cookies). With the Redis store, a purge
+reaches every gateway that shares it.
+
+  rampart purge --url http://localhost:8080/flights/42
+  rampart purge --prefix http://localhost:8080/static/
+  rampart purge --tag departures      (responses sent with Cache-Tag or Surrogate-Key: departures)
+  rampart purge --all
+
+Exits 0 with the number of responses removed, 1 when the admin listener
+cannot be reached or refuses the request, 2 for bad options.
+
+Options:
+      --url <url>        one URL (http://host/path?query; /path?query when routes leave the host out of the key)
+      --prefix <url>     every URL that starts with this
+      --tag <tag>        every response carrying this tag
+      --all              everything the cache holds
+  -c, --config <file>    read the admin address from this file's admin: key (default: rampart.yaml)
+      --admin <host:port>  the admin listener (default: from the file, else 127.0.0.1:9901)
 `;

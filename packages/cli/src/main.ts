@@ -1,4 +1,4 @@
-import { HELP, GATEWAY_HELP, CHECK_HELP, DEMO_HELP, UP_HELP, RELOAD_HELP } from './help.ts';
+import { HELP, GATEWAY_HELP, CHECK_HELP, DEMO_HELP, UP_HELP, RELOAD_HELP, PURGE_HELP } from './help.ts';
 
 interface Command {
   run(args: string[]): Promise<number>;
@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Command> = {
   reload: { run: async (args) => (await import('./commands/reload.ts')).reloadCommand(args), help: RELOAD_HELP },
   gateway: { run: async (args) => (await import('./commands/gateway.ts')).gatewayCommand(args), help: GATEWAY_HELP },
   check: { run: async (args) => (await import('./commands/check.ts')).checkCommand(args), help: CHECK_HELP },
+  purge: { run: async (args) => (await import('./commands/purge.ts')).purgeCommand(args), help: PURGE_HELP },
   demo: { run: async (args) => (await import('./commands/demo.ts')).demoCommand(args), help: DEMO_HELP },
 };
 

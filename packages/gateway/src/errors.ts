@@ -59,6 +59,18 @@ export const clientStalled = (): RampartError =>
 export const shuttingDown = (): RampartError =>
   new RampartError('RAMPART_ERR_SHUTTING_DOWN', 503, 'the gateway is shutting down');
 
+/** §5.2.2.2: a stale response the origin marked must-revalidate (or s-maxage) is not served when nothing can revalidate it. */
+export const cacheMustRevalidate = (upstream: string): RampartError =>
+  new RampartError('RAMPART_ERR_CACHE_MUST_REVALIDATE', 504, `the stored response is stale and must be revalidated, but upstream ${upstream} has no server available`, {
+    publicMessage: 'the stored response is stale and must be revalidated, but no upstream server is available',
+  });
+
+export const cacheUnavailable = (): RampartError =>
+  new RampartError('RAMPART_ERR_CACHE_UNAVAILABLE', 503, 'no cache store is open: no route has cache enabled, or the Redis store is not connected yet');
+
+/** A cache store setting that only shows when the gateway starts (an environment variable it names). */
+export const cacheConfig = (message: string): RampartError => new RampartError('RAMPART_ERR_CACHE_CONFIG', 0, message);
+
 /** A configuration file that cannot be used; lists every problem found. */
 export class ConfigError extends RampartError {
   readonly file: string;

@@ -15,6 +15,9 @@ import { GatewayMetrics } from './observability/metrics.ts';
 import { createLogger, lineWriter, type Logger } from './observability/log.ts';
 import { AccessLog } from './observability/access-log.ts';
 import { startAdmin, type AdminServer } from './admin/admin-server.ts';
+import { EdgeCache } from './cache/edge-cache.ts';
+import { purgeTarget } from './cache/purge-request.ts';
+import type { PurgeResult } from './cache/store.ts';
 
 interface Runtime {
   readonly config: GatewayConfig;
@@ -92,7 +95,11 @@ function serverStatus(s: UpstreamServer): ServerStatus {
 
 export class Gateway {
   readonly logger: Logger;
-  readonly metrics = new GatewayMetrics({ inflight: () => this.#inflight, connections: () => this.#connections.size });
+  readonly metrics = new GatewayMetrics({
+    inflight: () => this.#inflight,
+    connections: () => this.#connections.size,
+    cache: () => this.#cache,
+  });
   #runtime: Runtime;
   #server: net.Server | null = null;
   #admin: AdminServer | null = null;
@@ -107,10 +114,13 @@ export class Gateway {
   readonly #accessLog: AccessLog;
   /** Sticky-cookie keys: from the environment, else one random key for this process. */
   readonly #stickyKeys: readonly Buffer[];
+  /** The edge cache: its store and what cached routes share, across reloads. */
+  readonly #cache: EdgeCache;
 
   private constructor(config: GatewayConfig, options: GatewayOptions) {
     this.logger = options.logger ?? createLogger(config.log.level);
     this.#stickyKeys = this.#loadStickyKeys(config);
+    this.#cache = new EdgeCache(this.logger);
     this.#accessLog = new AccessLog(lineWriter(this.logger));
     this.#observer = {
       onServerState: (upstream, server, detail) => {
@@ -145,7 +155,15 @@ export class Gateway {
   /** Starts the listeners; resolves once both accept connections. */
   static async start(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
     const gateway = new Gateway(config, options);
-    await gateway.#listen();
+    try {
+      // Before the listener opens, so that the first request finds the store.
+      await gateway.#cache.open(config);
+      await gateway.#listen();
+    } catch (err) {
+      await gateway.#cache.close();
+      for (const upstream of gateway.#runtime.upstreams.values()) upstream.retire(undefined);
+      throw err;
+    }
     return gateway;
   }
 
@@ -202,6 +220,7 @@ export class Gateway {
     const previous = this.#runtime;
     const next = this.#build(config, previous);
     this.#runtime = next;
+    this.#cache.reconfigure(config);
     if (this.#server) this.#server.maxConnections = config.limits.maxConnections;
     for (const [name, upstream] of previous.upstreams) upstream.retire(next.upstreams.get(name));
     const ignored: string[] = [];
@@ -217,7 +236,11 @@ export class Gateway {
     for (const [name, u] of config.upstreams) upstreams.set(name, new Upstream(u, this.#observer, previous?.upstreams.get(name), this.#stickyKeys));
     const routes: CompiledRoute[] = config.routes.map((route) => {
       const upstream = upstreams.get(route.upstream)!;
-      return { config: route, dispatch: compose(route.middleware, upstream.dispatch, { route, logger: this.logger }) };
+      // The cache is innermost: the route's middleware (shields, header
+      // rules) runs before it on the way in and over hits on the way out.
+      const cache = this.#cache.layer(route, upstream);
+      const terminal = cache === null ? upstream.dispatch : cache(upstream.dispatch);
+      return { config: route, dispatch: compose(route.middleware, terminal, { route, logger: this.logger }) };
     });
     // Last, once nothing else can fail: the caller swaps these upstreams in
     // right after, in the same tick, so no request sees one without its instances.
@@ -277,12 +300,31 @@ export class Gateway {
     }
     return {
       upstreams,
-      routes: this.#runtime.config.routes.map((r) => ({ path: r.path, host: r.host ?? null, upstream: r.upstream })),
+      routes: this.#runtime.config.routes.map((r) => ({ path: r.path, host: r.host ?? null, upstream: r.upstream, cache: r.cache !== null && r.cache !== undefined })),
+      cache: this.cacheStatus(),
       config: { file: this.#runtime.config.file, loadedAt: this.#runtime.loadedAt.toISOString() },
       connections: this.#connections.size,
       inflight: this.#inflight,
       shuttingDown: this.#shuttingDown,
     };
+  }
+
+  /** The edge cache's store and per-route counters (admin `GET /cache`, `/status`). */
+  cacheStatus(): ReturnType<EdgeCache['stats']> {
+    return this.#cache.stats();
+  }
+
+  /**
+   * `POST /cache/purge?url=…|prefix=…|tag=…|all=1` (admin API): a string is
+   * what is wrong with the parameters; otherwise what was removed.
+   */
+  async purgeCache(params: URLSearchParams): Promise<PurgeResult | string> {
+    const router = this.#runtime.router;
+    const target = purgeTarget(params, (host, path) => router.match(host, path)?.config ?? null);
+    if (typeof target === 'string') return target;
+    const result = await this.#cache.purge(target);
+    this.logger.info({ purge: target, purged: result.purged, why: 'admin API' }, 'cache purged');
+    return result;
   }
 
   /** Drains or undrains a server (admin API); null when there is no such server. */
@@ -342,6 +384,7 @@ export class Gateway {
     await closed;
     for (const upstream of this.#runtime.upstreams.values()) upstream.retire(undefined);
     await this.#admin?.close();
+    await this.#cache.close();
     this.logger.info({ forced }, 'gateway stopped');
     return { forced };
   }

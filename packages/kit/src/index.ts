@@ -11,6 +11,9 @@ export * from './api-keys/index.ts';
 export * from './secrets/index.ts';
 export * from './views/index.ts';
 export * from './security-headers/index.ts';
+export * from './validators/index.ts';
+export * from './static/index.ts';
+export * from './cache/index.ts';
 
 /** The kit's own SQL migrations (sessions, revocations, API keys), to list before the app's. */
 export const KIT_MIGRATIONS: string = path.join(import.meta.dirname, '..', 'migrations');

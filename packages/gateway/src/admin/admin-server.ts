@@ -18,7 +18,28 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
   const server = http.createServer((req, res) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    // POST /cache/purge?url=…|prefix=…|tag=…|all=1
+    if (path === '/cache/purge') {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('405 Method Not Allowed: use POST /cache/purge?url=…, ?prefix=…, ?tag=… or ?all=1\n');
+        return;
+      }
+      gateway.purgeCache(new URLSearchParams(q === -1 ? '' : url.slice(q + 1))).then(
+        (result) => {
+          if (typeof result === 'string') res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: result }) + '\n');
+          else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ purged: result.purged }) + '\n');
+        },
+        (err: unknown) => {
+          const e = err as { code?: string; status?: number; message?: string };
+          const status = e.status !== undefined && e.status >= 400 ? e.status : 500;
+          res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code: e.code ?? null, error: e.message ?? String(err) }) + '\n');
+        },
+      );
+      return;
+    }
     // POST /upstreams/<name>/restart: a rolling restart of the instances of a `run:` upstream.
     const restart = /^\/upstreams\/([^/]+)\/restart$/.exec(path);
     if (restart !== null) {
@@ -66,6 +87,9 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
       case '/status':
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(gateway.status(), null, 2) + '\n');
         return;
+      case '/cache':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(gateway.cacheStatus(), null, 2) + '\n');
+        return;
       case '/metrics':
         gateway.metrics.registry.metrics().then(
           (text) => res.writeHead(200, { 'content-type': gateway.metrics.registry.contentType }).end(text),
@@ -73,7 +97,7 @@ export async function startAdmin(address: ListenAddress, gateway: Gateway): Prom
         );
         return;
       case '/':
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('rampart admin\n\nGET  /status                                   servers, health, in-flight and served counts (JSON)\nGET  /metrics                                  Prometheus metrics\nPOST /upstreams/<name>/servers/<id>/drain      no new requests; in-flight ones finish\nPOST /upstreams/<name>/servers/<id>/undrain    back in rotation (slow start applies)\nPOST /upstreams/<name>/restart                 rolling restart of a run: upstream (rampart up); answers when done\n');
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('rampart admin\n\nGET  /status                                   servers, health, in-flight and served counts (JSON)\nGET  /metrics                                  Prometheus metrics\nPOST /upstreams/<name>/servers/<id>/drain      no new requests; in-flight ones finish\nPOST /upstreams/<name>/servers/<id>/undrain    back in rotation (slow start applies)\nPOST /upstreams/<name>/restart                 rolling restart of a run: upstream (rampart up); answers when done\nGET  /cache                                    edge cache: store size, entries, evictions; per-route hits, misses, … (JSON)\nPOST /cache/purge?url=http://host/path?q       remove every stored variant of that URL (or url=/path?q when the key has no host)\nPOST /cache/purge?prefix=http://host/path      remove every URL starting so\nPOST /cache/purge?tag=<name>                   remove what was stored with Cache-Tag / Surrogate-Key <name>\nPOST /cache/purge?all=1                        empty the cache; each purge answers {"purged": n}\n');
         return;
       default:
         res.writeHead(404, { 'content-type': 'text/plain' }).end('404 Not Found\n');

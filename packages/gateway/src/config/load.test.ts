@@ -159,7 +159,8 @@ test('an unknown key is refused with a did-you-mean and the keys allowed there',
 
 test('a value of the wrong type is refused with what was expected and what came', () => {
   assert.equal(oneProblem(`upstreams:\n  app:\n    servers: "http://127.0.0.1:3001"\n${ROUTES}`, 'upstreams.app.servers', 3), 'expected array (got "http://127.0.0.1:3001")');
-  assert.equal(oneProblem(`${VALID}    cache: yes\n`, 'routes[0].cache', 7), 'expected boolean (got "yes")');
+  assert.equal(oneProblem(`${VALID}    retryNonIdempotent: yes\n`, 'routes[0].retryNonIdempotent', 7), 'expected boolean (got "yes")');
+  assert.equal(oneProblem(`${VALID}    cache: yes\n`, 'routes[0].cache', 7), 'must be true, false, or { key, heuristic, bypassCookies, allowSetCookie, staleIfDown } (got "yes")');
   assert.match(oneProblem(`limits: { maxHeaders: many }\n${VALID}`, 'limits.maxHeaders', 1), /^expected integer \(got "many"\)/);
   assert.match(oneProblem(`limits: { maxHeaderBytes: 10 }\n${VALID}`, 'limits.maxHeaderBytes', 1), /1024 \(got 10\)/);
   assert.equal(oneProblem(`limits: 5\n${VALID}`, 'limits', 1), 'expected object (got 5)');
@@ -253,12 +254,7 @@ test('a route host with a port is refused: matching ignores ports', () => {
   assert.match(oneProblem(`${UPSTREAMS}routes:\n  - { path: /, host: "example.com:8080", upstream: app }\n`, 'routes[0].host', 5), /has no port/);
 });
 
-test('every balance method, sticky and weighted servers load; the cache is refused clearly until it ships', () => {
-  const problems = problemsOf(`${UPSTREAMS}    balance: ewma\n    sticky: true\n${ROUTES}    cache: true\n`);
-  assert.deepEqual(
-    problems.map((p) => [p.path, p.message]),
-    [['routes[0].cache (line 9)', 'the edge cache is not available in this version; set false']],
-  );
+test('every balance method, sticky and weighted servers load', () => {
   assert.match(oneProblem(`${UPSTREAMS}    balance: fastest\n${ROUTES}`, 'upstreams.app.balance', 4), /^must be one of: random, round-robin, .*ewma \(got "fastest"\)$/);
   for (const method of ['random', 'round-robin', 'least-connections', 'weighted-round-robin', 'p2c', 'hash', 'ewma']) {
     assert.equal(parseConfig(`${UPSTREAMS}    balance: ${method}\n${ROUTES}`).upstreams.get('app')!.balance, method);
@@ -395,7 +391,7 @@ test('loadConfigFile names the file it read, and a file it cannot read', async (
   await assert.rejects(loadConfigFile(bad), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
     assert.equal(err.file, bad);
-    assert.match(err.message, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: routes\\[0\\]\\.cache \\(line 7\\): expected boolean`));
+    assert.match(err.message, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: routes\\[0\\]\\.cache \\(line 7\\): must be true, false`));
     return true;
   });
   await assert.rejects(loadConfigFile(path.join(dir, 'missing.yaml')), (err: unknown) => {
@@ -403,4 +399,74 @@ test('loadConfigFile names the file it read, and a file it cannot read', async (
     assert.match(err.problems[0]!.message, /^cannot read the file: ENOENT/);
     return true;
   });
+});
+
+test('cache: true on a route takes every default; the store section defaults to a 256 MiB memory store', () => {
+  const config = parseConfig(`${VALID}    cache: true\n`);
+  assert.deepEqual(config.routes[0]!.cache, {
+    key: { host: true, query: 'sorted', ignoreParams: [], headers: [], cookies: [] },
+    heuristic: false,
+    bypassCookies: ['*sid', '*session*'],
+    allowSetCookie: false,
+    staleIfDownMs: 3_600_000,
+  });
+  assert.deepEqual(config.cache, { store: 'memory', maxBytes: 256 * 1024 ** 2, maxObjectBytes: 8 * 1024 ** 2, redis: null });
+  assert.equal(parseConfig(VALID).routes[0]!.cache, null, 'off by default');
+  assert.equal(parseConfig(`${VALID}    cache: false\n`).routes[0]!.cache, null);
+});
+
+test('route cache options are resolved: key options, lower-cased key headers, durations', () => {
+  const config = parseConfig(
+    `${VALID}    cache:\n      key: { host: false, query: ignore, ignoreParams: [utm_*], headers: [Accept-Language], cookies: [lang] }\n      heuristic: true\n      bypassCookies: []\n      allowSetCookie: true\n      staleIfDown: 0\n`,
+  );
+  assert.deepEqual(config.routes[0]!.cache, {
+    key: { host: false, query: 'ignore', ignoreParams: ['utm_*'], headers: ['accept-language'], cookies: ['lang'] },
+    heuristic: true,
+    bypassCookies: [],
+    allowSetCookie: true,
+    staleIfDownMs: 0,
+  });
+  // Unset keys of a partial object take their defaults.
+  const partial = parseConfig(`${VALID}    cache: { key: { query: as-sent } }\n`).routes[0]!.cache!;
+  assert.equal(partial.key.query, 'as-sent');
+  assert.equal(partial.key.host, true);
+  assert.deepEqual(partial.bypassCookies, ['*sid', '*session*']);
+});
+
+test('bad route cache options are refused with their key path', () => {
+  assert.match(oneProblem(`${VALID}    cache: { key: { query: random } }\n`, 'routes[0].cache.key.query', 7), /must be one of: sorted, as-sent, ignore/);
+  assert.match(oneProblem(`${VALID}    cache: { staleIfDown: forever }\n`, 'routes[0].cache.staleIfDown', 7), /must be a duration/);
+  assert.match(oneProblem(`${VALID}    cache: { key: { headers: ["bad header"] } }\n`, 'routes[0].cache.key.headers[0]', 7), /expected string to match/);
+  assert.match(oneProblem(`${VALID}    cache: { key: { headers: [a, A] } }\n`, 'routes[0].cache.key.headers[1]', 7), /listed twice/);
+  assert.match(oneProblem(`${VALID}    cache: { key: { ignoreParams: ["a=b"] } }\n`, 'routes[0].cache.key.ignoreParams[0]', 7), /no &, = or #/);
+  assert.match(oneProblem(`${VALID}    cache: { ttl: 5 }\n`, 'routes[0].cache.ttl', 7), /unknown key/);
+  assert.match(oneProblem(`${VALID}    cache: ~\n`, 'routes[0].cache', 7), /must be true, false, or/);
+});
+
+test('cache store sizes accept bytes and units; bad sizes and limits are refused with their key path', () => {
+  const sized = parseConfig(`cache: { maxBytes: 64MB, maxObjectBytes: 512KiB }\n${VALID}`).cache;
+  assert.equal(sized.maxBytes, 64_000_000);
+  assert.equal(sized.maxObjectBytes, 512 * 1024);
+  assert.equal(parseConfig(`cache: { maxBytes: 1048576, maxObjectBytes: "1.5 KB" }\n${VALID}`).cache.maxObjectBytes, 1500);
+  assert.equal(parseConfig(`cache: { maxBytes: 2GiB }\n${VALID}`).cache.maxBytes, 2 * 1024 ** 3);
+  assert.match(oneProblem(`cache: { maxBytes: lots }\n${VALID}`, 'cache.maxBytes', 1), /must be a size/);
+  assert.match(oneProblem(`cache: { maxBytes: 8M }\n${VALID}`, 'cache.maxBytes', 1), /must be a size/);
+  assert.match(oneProblem(`cache: { maxBytes: 0 }\n${VALID}`, 'cache.maxBytes', 1), /must be a size/);
+  assert.match(oneProblem(`cache: { maxBytes: -5 }\n${VALID}`, 'cache.maxBytes', 1), /must be a size/);
+  assert.match(oneProblem(`cache: { maxBytes: 1MiB, maxObjectBytes: 2MiB }\n${VALID}`, 'cache.maxObjectBytes', 1), /must not exceed cache.maxBytes/);
+  assert.match(oneProblem(`cache: { store: disk }\n${VALID}`, 'cache.store', 1), /must be one of: memory, redis/);
+  assert.match(oneProblem(`cache: { size: 1 }\n${VALID}`, 'cache.size', 1), /unknown key/);
+});
+
+test('the redis store needs a URL without a password; the password comes from an environment variable', () => {
+  const config = parseConfig(`cache: { store: redis, redis: { url: "redis://127.0.0.1:6379/2", passwordEnv: REDIS_PASSWORD } }\n${VALID}`);
+  assert.deepEqual(config.cache.redis, { url: 'redis://127.0.0.1:6379/2', passwordEnv: 'REDIS_PASSWORD', keyPrefix: 'rampart:cache:' });
+  assert.equal(config.cache.store, 'redis');
+  assert.match(oneProblem(`cache: { store: redis }\n${VALID}`, 'cache.store', 1), /cache\.redis\.url is not set/);
+  const withPassword = oneProblem(`cache: { store: redis, redis: { url: "redis://:hunter2@127.0.0.1:6379" } }\n${VALID}`, 'cache.redis.url', 1);
+  assert.match(withPassword, /holds a password/);
+  assert.doesNotMatch(withPassword, /hunter2/, 'the password is not repeated in the message');
+  assert.match(oneProblem(`cache: { redis: { url: "http://127.0.0.1:6379" } }\n${VALID}`, 'cache.redis.url', 1), /expected string to match/);
+  assert.match(oneProblem(`cache: { redis: { url: "redis://127.0.0.1:6379/x" } }\n${VALID}`, 'cache.redis.url', 1), /database number/);
+  assert.match(oneProblem(`cache: { redis: { url: "redis://h", passwordEnv: "1BAD" } }\n${VALID}`, 'cache.redis.passwordEnv', 1), /expected string to match/);
 });

@@ -8,11 +8,11 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
-import { ConfigSchema, IMPLEMENTED_BALANCE_METHODS, type RawConfig, type RawRun } from './schema.ts';
+import { ConfigSchema, IMPLEMENTED_BALANCE_METHODS, RouteCacheSchema, type RawConfig, type RawRouteCache, type RawRun } from './schema.ts';
 import type { BalanceMethod } from '../upstream/balancer/index.ts';
 import { applyDefaults } from './defaults.ts';
 import { resolveDatabase, type DatabaseConfig } from './database.ts';
-import { parseDuration, parseListen, parseServerUrl, type ListenAddress, type ServerAddress } from './parse-values.ts';
+import { parseDuration, parseListen, parseServerUrl, parseSize, type ListenAddress, type ServerAddress } from './parse-values.ts';
 import { middlewareRegistry } from '../middleware/registry.ts';
 import type { MiddlewareSpec } from '../middleware/types.ts';
 
@@ -90,6 +90,32 @@ export interface UpstreamConfig {
   readonly keepAlive: { readonly maxIdle: number; readonly idleTimeoutMs: number };
 }
 
+/** A route's `cache:` options, resolved (docs/cache.md). */
+export interface RouteCacheConfig {
+  readonly key: {
+    readonly host: boolean;
+    readonly query: 'sorted' | 'as-sent' | 'ignore';
+    readonly ignoreParams: readonly string[];
+    /** Lower-case field names. */
+    readonly headers: readonly string[];
+    readonly cookies: readonly string[];
+  };
+  readonly heuristic: boolean;
+  readonly bypassCookies: readonly string[];
+  readonly allowSetCookie: boolean;
+  /** 0: never serve stale because the upstream is down. */
+  readonly staleIfDownMs: number;
+}
+
+/** The top-level `cache:` section: the store every cached route shares. */
+export interface CacheStoreConfig {
+  readonly store: 'memory' | 'redis';
+  readonly maxBytes: number;
+  readonly maxObjectBytes: number;
+  /** Set when the file has `cache.redis` (required with `store: redis`). */
+  readonly redis: { readonly url: string; readonly passwordEnv: string | undefined; readonly keyPrefix: string } | null;
+}
+
 export interface RouteConfig {
   readonly index: number;
   /** `host` + `path` (`api.example.com/v1`, or just `/v1`): the route's name in logs and metrics. */
@@ -101,6 +127,8 @@ export interface RouteConfig {
   readonly maxBodyBytes: number;
   readonly retryNonIdempotent: boolean;
   readonly middleware: readonly MiddlewareSpec[];
+  /** null (or absent, in a RouteConfig built by hand): the route is not cached. */
+  readonly cache?: RouteCacheConfig | null;
 }
 
 export interface GatewayConfig {
@@ -124,6 +152,7 @@ export interface GatewayConfig {
   readonly database: DatabaseConfig | null;
   readonly upstreams: ReadonlyMap<string, UpstreamConfig>;
   readonly routes: readonly RouteConfig[];
+  readonly cache: CacheStoreConfig;
 }
 
 /** A problem a `run:` check found, at a key path under `upstreams.<name>.run`. */
@@ -233,9 +262,27 @@ function schemaProblems(root: TSchema, value: unknown, prefix: (string | number)
     if (seen.has(key)) continue;
     seen.add(key);
     bad.push(segments);
+    // `false | { … }` given a mapping: the mapping's own problems, each at its
+    // key (`routes[0].cache.key.query`), say more than "must be false or an object".
+    const branch = objectBranch(error.schema, error.value);
+    if (branch !== undefined) {
+      const inner = schemaProblems(branch, error.value, [...prefix, ...segments], locate);
+      if (inner.length > 0) {
+        problems.push(...inner);
+        continue;
+      }
+    }
     problems.push(locate([...prefix, ...segments], describe(root, error.schema, error.message, error.value, segments)));
   }
   return problems;
+}
+
+/** The one object branch of a union, when `value` is a mapping that only that branch could accept. */
+function objectBranch(schema: TSchema, value: unknown): TSchema | undefined {
+  const anyOf = schema.anyOf as TSchema[] | undefined;
+  if (anyOf === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const objects = anyOf.filter((b) => b.type === 'object' && b.properties !== undefined);
+  return objects.length === 1 ? objects[0] : undefined;
 }
 
 function describe(root: TSchema, schema: TSchema, message: string, value: unknown, segments: (string | number)[]): string {
@@ -329,6 +376,8 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
     database = resolveDatabase(raw.database, file, locate, problems);
   }
 
+  const cache = clean(['cache']) ? resolveCacheStore(raw.cache, locate, problems) : null;
+
   const upstreams = new Map<string, UpstreamConfig>();
   // null: the upstreams section itself is missing or misshapen, so routes cannot be checked against it.
   const upstreamNames = raw.upstreams !== null && typeof raw.upstreams === 'object' && !Array.isArray(raw.upstreams) ? Object.keys(raw.upstreams) : null;
@@ -351,7 +400,7 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
       routes.push(route);
     });
   }
-  if (problems.length > 0) return null;
+  if (problems.length > 0 || cache === null) return null;
 
   return {
     file,
@@ -373,6 +422,54 @@ function resolve(raw: RawConfig, file: string, locate: Locate, problems: ConfigP
     database,
     upstreams,
     routes,
+    cache,
+  };
+}
+
+function resolveCacheStore(c: RawConfig['cache'], locate: Locate, problems: ConfigProblem[]): CacheStoreConfig {
+  const maxBytes = parseSize(c.maxBytes);
+  const maxObjectBytes = parseSize(c.maxObjectBytes);
+  if (maxBytes < 1) problems.push(locate(['cache', 'maxBytes'], 'must be at least 1 byte'));
+  if (maxObjectBytes < 1) problems.push(locate(['cache', 'maxObjectBytes'], 'must be at least 1 byte'));
+  else if (maxObjectBytes > maxBytes) problems.push(locate(['cache', 'maxObjectBytes'], `must not exceed cache.maxBytes (${maxBytes} bytes), or no response that large could be stored`));
+  let redis: CacheStoreConfig['redis'] = null;
+  if (c.redis !== undefined) {
+    let url: URL | null = null;
+    try {
+      url = new URL(c.redis.url);
+    } catch {
+      problems.push(locate(['cache', 'redis', 'url'], 'not a URL (expected redis://host:port/db)'));
+    }
+    if (url !== null) {
+      // A password in a config file ends up in version control and in logs.
+      if (url.password !== '') problems.push(locate(['cache', 'redis', 'url'], 'holds a password: remove it from the URL and name an environment variable that holds it in cache.redis.passwordEnv'));
+      else if (url.hostname === '') problems.push(locate(['cache', 'redis', 'url'], 'has no host (expected redis://host:port/db)'));
+      else if (!/^\/?\d*$/.test(url.pathname)) problems.push(locate(['cache', 'redis', 'url'], `the path must be a database number (got ${JSON.stringify(url.pathname)})`));
+    }
+    redis = { url: c.redis.url, passwordEnv: c.redis.passwordEnv, keyPrefix: c.redis.keyPrefix };
+  }
+  if (c.store === 'redis' && redis === null) problems.push(locate(['cache', 'store'], 'is redis, but cache.redis.url is not set: add cache: { redis: { url: redis://host:port/db } }'));
+  return { store: c.store, maxBytes, maxObjectBytes, redis };
+}
+
+function resolveRouteCache(raw: boolean | RawRouteCache, i: number, locate: Locate, problems: ConfigProblem[]): RouteCacheConfig | null {
+  if (raw === false) return null;
+  // `true` is the object with every default.
+  const options = raw === true ? (applyDefaults(RouteCacheSchema, {}) as RawRouteCache) : raw;
+  const at = ['routes', i, 'cache'];
+  options.key.ignoreParams.forEach((p, j) => {
+    if (/[&=#]/.test(p)) problems.push(locate([...at, 'key', 'ignoreParams', j], `a parameter name has no &, = or # (got ${JSON.stringify(p)})`));
+  });
+  const headers = options.key.headers.map((h) => h.toLowerCase());
+  headers.forEach((h, j) => {
+    if (headers.indexOf(h) !== j) problems.push(locate([...at, 'key', 'headers', j], `${h} is listed twice`));
+  });
+  return {
+    key: { host: options.key.host, query: options.key.query, ignoreParams: options.key.ignoreParams, headers, cookies: options.key.cookies },
+    heuristic: options.heuristic,
+    bypassCookies: options.bypassCookies,
+    allowSetCookie: options.allowSetCookie,
+    staleIfDownMs: parseDuration(options.staleIfDown),
   };
 }
 
@@ -457,7 +554,7 @@ function resolveRoute(r: RawConfig['routes'][number], i: number, maxBodyBytes: n
     const near = upstreamNames.find((k) => editDistance(k, r.upstream) <= 2);
     problems.push(locate(['routes', i, 'upstream'], `no upstream named ${JSON.stringify(r.upstream)}${near ? `; did you mean ${near}?` : ''} (defined: ${upstreamNames.join(', ') || 'none'})`));
   }
-  if (r.cache) problems.push(locate(['routes', i, 'cache'], 'the edge cache is not available in this version; set false'));
+  const cache = resolveRouteCache(r.cache, i, locate, problems);
   const host = r.host?.toLowerCase();
   // Matching ignores the request's port, so a host with one would never match.
   if (host !== undefined && /:\d*$/.test(host) && !/^\[[^\]]*\]$/.test(host)) {
@@ -497,6 +594,7 @@ function resolveRoute(r: RawConfig['routes'][number], i: number, maxBodyBytes: n
     maxBodyBytes: r.maxBodyBytes ?? maxBodyBytes,
     retryNonIdempotent: r.retryNonIdempotent,
     middleware,
+    cache,
   };
 }
 

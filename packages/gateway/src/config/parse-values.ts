@@ -12,6 +12,17 @@ export function parseDuration(value: number | string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
 }
 
+const SIZE = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i;
+const UNIT_BYTES: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `8MiB` → 8388608, `1.5KB` → 1500; a number is bytes already. */
+export function parseSize(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = SIZE.exec(value);
+  if (!m) throw new TypeError(`not a size: ${value}`);
+  return Math.floor(Number(m[1]) * UNIT_BYTES[(m[2] ?? 'b').toLowerCase()]!);
+}
+
 export interface ListenAddress {
   /** undefined: all interfaces. */
   readonly host: string | undefined;

@@ -15,6 +15,15 @@ const Duration = (description: string, def: string) =>
     default: def,
   });
 
+/** A byte count: a number, or a string with a unit (`512KiB`, `8MiB`, `1GB`); binary and decimal units both. */
+const Size = (description: string, def: string) =>
+  Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*([kKmMgG][iI]?[bB]|[bB])?\\s*$' })], {
+    title: 'size',
+    description: `${description} Bytes as a number, or a string such as \`512KiB\`, \`8MiB\`, \`1GB\` (KiB/MiB/GiB are powers of 1024, KB/MB/GB of 1000).`,
+    errorMessage: 'must be a size: a number of bytes, or a string such as 512KiB, 8MiB, 1GB',
+    default: def,
+  });
+
 const Listen = (description: string, def?: string | number, barePort = 'all interfaces') =>
   Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.String({ minLength: 1 })], {
     title: 'address',
@@ -257,12 +266,65 @@ const Upstream = Type.Object(
   { additionalProperties: false },
 );
 
+
+/** A header field name (RFC 9110 §5.1). */
+const FIELD_NAME = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
+
+const CacheKey = Type.Object(
+  {
+    host: Type.Boolean({ default: true, description: 'The Host the client addressed is part of the key. `false`: one entry per path for every host the route serves.' }),
+    query: Type.Union([Type.Literal('sorted'), Type.Literal('as-sent'), Type.Literal('ignore')], {
+      default: 'sorted',
+      description: 'How the query string enters the key: `sorted` (parameters sorted by name, so `?b=1&a=2` and `?a=2&b=1` share an entry), `as-sent` (byte for byte), `ignore` (left out: every query shares the entry of its path).',
+    }),
+    ignoreParams: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      default: [],
+      examples: [['utm_*', 'fbclid']],
+      description: 'Query parameters left out of the key, by name; `*` matches any run of characters (`utm_*`). They still reach the upstream.',
+    }),
+    headers: Type.Array(Type.String({ pattern: FIELD_NAME }), {
+      default: [],
+      examples: [['accept-language']],
+      description: 'Request header fields whose values are added to the key, as if every response named them in `Vary` (values normalised the same way).',
+    }),
+    cookies: Type.Array(Type.String({ pattern: FIELD_NAME }), { default: [], examples: [['lang']], description: 'Cookies whose values are added to the key (a missing cookie is a value of its own).' }),
+  },
+  { additionalProperties: false, default: {}, description: 'What makes two requests share a stored response, besides the path and the response\'s own `Vary`.' },
+);
+
+const RouteCache = Type.Object(
+  {
+    key: CacheKey,
+    heuristic: Type.Boolean({
+      default: false,
+      description: 'Give responses without explicit freshness (no `max-age`, `s-maxage` or `Expires`) a heuristic lifetime of 10% of their age since `Last-Modified`, at most one day (RFC 9111 §4.2.2). Off: such responses are stored only to be revalidated.',
+    }),
+    bypassCookies: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      default: ['*sid', '*session*'],
+      description: 'Requests carrying a cookie whose name matches one of these (case-insensitive, `*` matches anything) go straight to the upstream, neither served from nor stored in the cache (`Cache-Status: rampart; fwd=bypass`). The defaults match the usual session cookies (`connect.sid`, `PHPSESSID`, `JSESSIONID`, `sessionid`, `laravel_session`, rampart\'s own `rampart.sid`). `[]` turns it off. The gateway\'s sticky cookie never counts.',
+    }),
+    allowSetCookie: Type.Boolean({
+      default: false,
+      description: 'Store responses that set cookies, without their `Set-Cookie` fields (the client whose request fetched the response still gets them). Off: such responses are not stored.',
+    }),
+    staleIfDown: Duration('When no server of the route\'s upstream is healthy, answer with a stored response up to this long past its freshness instead of an error (`Cache-Status: …; detail=stale-if-down`); 0 turns it off. Never for responses marked `must-revalidate`, `proxy-revalidate` or `s-maxage`.', '1h'),
+  },
+  { additionalProperties: false },
+);
+
 const Route = Type.Object(
   {
     path: Type.String({ pattern: '^/', examples: ['/'], description: 'Path prefix this route matches; the longest matching prefix wins. `/api` matches `/api` and `/api/...`, not `/apix`.' }),
     host: Type.Optional(Type.String({ minLength: 1, examples: ['www.example.com'], description: 'Host this route matches (case-insensitive, port ignored); `*.example.com` matches any subdomain. Routes with a host win over routes without one.' })),
     upstream: Type.String({ minLength: 1, examples: ['app'], description: 'Name of the upstream (a key of `upstreams`) that serves this route.' }),
-    cache: Type.Boolean({ description: 'Serve this route from the edge cache. Not available in this version: only `false` is accepted.', default: false }),
+    cache: Type.Union([Type.Boolean(), RouteCache], {
+      title: 'boolean or { key, heuristic, bypassCookies, allowSetCookie, staleIfDown }',
+      errorMessage: 'must be true, false, or { key, heuristic, bypassCookies, allowSetCookie, staleIfDown }',
+      default: false,
+      examples: [{ key: { host: true, query: 'sorted', ignoreParams: [], headers: [], cookies: [] }, heuristic: false, bypassCookies: ['*sid', '*session*'], allowSetCookie: false, staleIfDown: '1h' }],
+      description:
+        'Serve this route through the edge cache (RFC 9111, a shared cache; docs/cache.md): `true` takes every default, an object sets them. Keys: `key.host` (true), `key.query` (`sorted` | `as-sent` | `ignore`; sorted), `key.ignoreParams` ([]), `key.headers` ([]), `key.cookies` ([]), `heuristic` (false), `bypassCookies` ([*sid, *session*]), `allowSetCookie` (false), `staleIfDown` (1h). The cache runs after the route\'s `middleware:` and before the upstream. Responses carry `Cache-Status` (RFC 9211).',
+    }),
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, examples: [1048576], description: 'Largest request body accepted on this route, overriding `limits.maxBodyBytes`.' })),
     retryNonIdempotent: Type.Boolean({ description: 'Reserved: allow retrying POST/PATCH on this route.', default: false }),
     middleware: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
@@ -312,6 +374,31 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, description: 'Logging (pino JSON lines on stdout).', default: {} },
     ),
+    cache: Type.Object(
+      {
+        store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+          default: 'memory',
+          description: 'Where routes with `cache` keep responses: `memory` (this process, an LRU bounded by `maxBytes`) or `redis` (shared by every gateway using the same Redis and `keyPrefix`).',
+        }),
+        maxBytes: Size('Memory store: the most bytes of stored responses (headers and bodies); the least recently used go first.', '256MiB'),
+        maxObjectBytes: Size('Responses with a larger body are streamed to the client and not stored (both stores).', '8MiB'),
+        redis: Type.Optional(
+          Type.Object(
+            {
+              url: Type.String({
+                pattern: '^rediss?://',
+                examples: ['redis://127.0.0.1:6379/0'],
+                description: 'The Redis server, `redis://host:port/db` (`rediss://` for TLS). No password here: a URL with one is refused; name an environment variable in `passwordEnv` instead.',
+              }),
+              passwordEnv: Type.Optional(Type.String({ pattern: ENV_NAME, examples: ['REDIS_PASSWORD'], description: 'Environment variable holding the Redis password, read when the gateway starts.' })),
+              keyPrefix: Type.String({ minLength: 1, default: 'rampart:cache:', description: 'Prefix of every key the cache writes; a purge of everything removes only keys under it.' }),
+            },
+            { additionalProperties: false, description: 'The Redis store (`store: redis`).' },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {}, description: 'The edge cache\'s store, shared by every route with `cache` (docs/cache.md). Kept across reloads unless these settings change.' },
+    ),
     database: Type.Optional(Database),
     upstreams: Type.Record(Type.String({ pattern: UPSTREAM_NAME }), Upstream, {
       description: 'Named groups of servers that routes send requests to. Names use letters, digits, `_`, `.` and `-`.',
@@ -328,4 +415,6 @@ export type RawUpstream = Static<typeof Upstream>;
 export type RawRun = Static<typeof Run>;
 export type RawDatabase = Static<typeof Database>;
 export type RawRoute = Static<typeof Route>;
+export type RawRouteCache = Static<typeof RouteCache>;
+export { RouteCache as RouteCacheSchema };
 export type { TSchema };

@@ -2,6 +2,21 @@
 // per (route, status class) so a request costs a few property writes, not a
 // label lookup per metric.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RESULTS, type RouteCounters } from '../cache/counters.ts';
+import type { CacheStoreStats } from '../cache/store.ts';
+
+/** What the edge cache shows at scrape time (cache/edge-cache.ts). */
+export interface CacheMetricsSource {
+  readonly counters: { entries(): Iterable<[string, RouteCounters]> };
+  store(): { stats(): CacheStoreStats } | null;
+}
+
+export interface LiveValues {
+  inflight(): number;
+  connections(): number;
+  /** The edge cache, read at scrape time only. */
+  cache?(): CacheMetricsSource;
+}
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -16,7 +31,7 @@ export class GatewayMetrics {
   readonly #durationChildren = new Map<string, { observe(v: number): void }>();
 
   /** Gauges read at scrape time: no per-request update at all. */
-  constructor(live: { inflight(): number; connections(): number } = { inflight: () => 0, connections: () => 0 }) {
+  constructor(live: LiveValues = { inflight: () => 0, connections: () => 0 }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'rampart_' });
     const registers = [this.registry];
     this.requests = new Counter({ name: 'rampart_requests_total', help: 'Requests answered, by route and status code.', labelNames: ['route', 'code'], registers });
@@ -48,6 +63,7 @@ export class GatewayMetrics {
     this.configReloads = new Counter({ name: 'rampart_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers });
     // Both series exist from the start, so `increase()` and alerts see the first refusal.
     for (const result of ['applied', 'refused']) this.configReloads.labels(result).inc(0);
+    if (live.cache !== undefined) registerCacheMetrics(registers, live.cache);
   }
 
   observeRequest(route: string, status: number, seconds: number): void {
@@ -65,4 +81,61 @@ export class GatewayMetrics {
     }
     hist.observe(seconds);
   }
+}
+
+/**
+ * The edge cache's counters are plain numbers bumped on the request path;
+ * these metrics copy them at scrape time (reset, then set), so a hit costs no
+ * prom-client call.
+ */
+function registerCacheMetrics(registers: Registry[], source: () => CacheMetricsSource): void {
+  const perRoute = (name: string, help: string, field: keyof RouteCounters) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['route'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [route, c] of source().counters.entries()) this.labels(route).inc(c[field]);
+      },
+    });
+  new Counter({
+    name: 'rampart_cache_requests_total',
+    help: 'Requests of cached routes, by route and result: hit, stale (served stale on purpose), revalidated (upstream 304), miss, bypass, pass (method not cached).',
+    labelNames: ['route', 'result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [route, c] of source().counters.entries()) for (const result of RESULTS) this.labels(route, result).inc(c[result]);
+    },
+  });
+  perRoute('rampart_cache_collapsed_total', 'Requests that waited for another request\'s upstream response instead of sending their own.', 'collapsed');
+  perRoute('rampart_cache_stored_total', 'Responses stored.', 'stored');
+  perRoute('rampart_cache_invalidations_total', 'Stored resources removed because an unsafe method changed them (RFC 9111 §4.4).', 'invalidations');
+  const stat = (name: string, help: string, read: (s: CacheStoreStats) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const value = source().store()?.stats();
+        const v = value === undefined ? null : read(value);
+        if (v === null) this.reset();
+        else this.set(v);
+      },
+    });
+  stat('rampart_cache_store_bytes', 'Bytes of stored responses, headers and bodies (memory store).', (s) => s.bytes);
+  stat('rampart_cache_store_entries', 'Stored responses (variants).', (s) => s.entries);
+  stat('rampart_cache_store_max_bytes', 'The bound on rampart_cache_store_bytes (cache.maxBytes).', (s) => s.maxBytes);
+  new Counter({
+    name: 'rampart_cache_evictions_total',
+    help: 'Stored responses evicted to stay under cache.maxBytes.',
+    registers,
+    collect() {
+      this.reset();
+      const stats = source().store()?.stats();
+      if (stats !== undefined) this.inc(stats.evictions);
+    },
+  });
 }

@@ -92,7 +92,17 @@ export interface CompiledHeaders {
   readonly always: ReadonlyArray<readonly [string, string]>;
   /** Sent on HTTPS requests only. */
   readonly https: ReadonlyArray<readonly [string, string]>;
-  readonly csp: null | { readonly name: string; readonly http: readonly string[]; readonly https: readonly string[] };
+  /**
+   * `http`/`https`: the policy split around the nonce placeholder, joined
+   * with each request's nonce. `shared`: the same policy without any nonce,
+   * for responses a shared cache may store and replay (see the plugin).
+   */
+  readonly csp: null | {
+    readonly name: string;
+    readonly http: readonly string[];
+    readonly https: readonly string[];
+    readonly shared: { readonly http: string; readonly https: string };
+  };
 }
 
 function invalid(message: string): never {
@@ -107,7 +117,7 @@ function checkValue(name: string, value: string): string {
 
 const DIRECTIVE_NAME = /^[a-z][a-z-]*$/;
 
-function compileCsp(directives: CspDirectives | undefined, https: boolean): string[] {
+function compileCsp(directives: CspDirectives | undefined, https: boolean, withNonce = true): string[] {
   const merged = new Map<string, readonly string[] | true>(Object.entries(DEFAULT_CSP_DIRECTIVES));
   if (https) merged.set('upgrade-insecure-requests', true);
   for (const [name, value] of Object.entries(directives ?? {})) {
@@ -119,6 +129,16 @@ function compileCsp(directives: CspDirectives | undefined, https: boolean): stri
         if (/[;,\s]/.test(source) || source === '') invalid(`contentSecurityPolicy: ${name} has the source ${JSON.stringify(source)}; one source per array item, without ; , or spaces`);
       }
       merged.set(name, value);
+    }
+  }
+  if (!withNonce) {
+    // A source list left empty matches nothing, which `'none'` says
+    // explicitly (CSP Level 3 §2.3.1). 'strict-dynamic' alone allows no
+    // script either: it makes browsers ignore 'self' and hosts (§8.2).
+    for (const [name, value] of merged) {
+      if (value === true || !value.includes(CSP_NONCE)) continue;
+      const rest = value.filter((source) => source !== CSP_NONCE);
+      merged.set(name, rest.length === 0 ? ["'none'"] : rest);
     }
   }
   const text = [...merged].map(([name, value]) => (value === true ? name : [name, ...value].join(' '))).join('; ');
@@ -150,6 +170,7 @@ export function compileSecurityHeaders(options: SecurityHeadersOptions = {}): Co
       name: reportOnly ? 'content-security-policy-report-only' : 'content-security-policy',
       http: compileCsp(directives, false),
       https: compileCsp(directives, !explicitUpgrade),
+      shared: { http: compileCsp(directives, false, false).join(''), https: compileCsp(directives, !explicitUpgrade, false).join('') },
     };
   }
 

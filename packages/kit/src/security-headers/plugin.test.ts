@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type FastifyServerOptions } from 'fastify';
-import { kitSecurityHeaders } from './plugin.ts';
+import Fastify, { type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { kitSecurityHeaders, sharedCacheable } from './plugin.ts';
 import { CSP_NONCE, DEFAULT_CSP_DIRECTIVES, compileSecurityHeaders, type SecurityHeadersOptions } from './options.ts';
 import { kitViews, html } from '../views/index.ts';
 import { KitError } from '../errors.ts';
@@ -145,4 +145,55 @@ test('bad options are refused when the plugin is registered, not during a reques
 test('CSP_NONCE can be used in any directive', () => {
   const { csp } = compileSecurityHeaders({ contentSecurityPolicy: { directives: { 'img-src': [CSP_NONCE] } } });
   assert.equal(csp?.http.join('N').endsWith("img-src N"), true);
+});
+
+test('a response a shared cache may replay gets the policy without a nonce; per-user and no-cache responses keep theirs', async (t) => {
+  const app = Fastify();
+  await app.register(kitSecurityHeaders);
+  await app.register(kitViews);
+  const page = (cacheControl: string | null) => (_request: unknown, reply: FastifyReply) => {
+    if (cacheControl !== null) reply.header('cache-control', cacheControl);
+    return reply.html(html`<p>cached</p>`);
+  };
+  app.get('/public', page('public, max-age=0, s-maxage=5, stale-while-revalidate=10'));
+  app.get('/smaxage', page('s-maxage=5'));
+  app.get('/maxage', page('max-age=60'));
+  app.get('/expires', (_request, reply) => reply.header('expires', 'Thu, 01 Jan 2099 00:00:00 GMT').html(html`<p>x</p>`));
+  app.get('/private', page('private, max-age=60'));
+  app.get('/nostore', page('public, no-store'));
+  app.get('/nocache', page('no-cache'));
+  app.get('/none', page(null));
+  app.get('/own', (_request, reply) => reply.header('cache-control', 'public, max-age=60').header('content-security-policy', "default-src 'none'").send('x'));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(() => app.close());
+  const { port } = app.server.address() as { port: number };
+  const csp = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).headers.get('content-security-policy') ?? '';
+  const shared = "default-src 'self'; script-src 'strict-dynamic'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+  for (const path of ['/public', '/smaxage', '/maxage', '/expires']) assert.equal(await csp(path), shared, path);
+  for (const path of ['/private', '/nostore', '/nocache', '/none']) assert.match(await csp(path), /script-src 'nonce-[A-Za-z0-9+/=]{24}' 'strict-dynamic'/, path);
+  assert.equal(await csp('/own'), "default-src 'none'", 'a policy the route wrote itself is left alone');
+});
+
+test('without a nonce, a directive whose only source was the nonce becomes \'none\'; over HTTPS the shared policy keeps upgrade-insecure-requests', () => {
+  const { csp } = compileSecurityHeaders({ contentSecurityPolicy: { directives: { 'script-src': [CSP_NONCE], 'img-src': ["'self'", CSP_NONCE] } } });
+  assert.match(csp?.shared.http ?? '', /script-src 'none'/);
+  assert.match(csp?.shared.http ?? '', /img-src 'self'(;|$)/);
+  assert.doesNotMatch(csp?.shared.http ?? '', /nonce/);
+  assert.match(csp?.shared.https ?? '', /; upgrade-insecure-requests(;|$)/);
+});
+
+test('sharedCacheable follows RFC 9111: public, s-maxage, max-age > 0 or Expires, unless private, no-store or no-cache', () => {
+  const cases: [string | undefined, boolean, boolean][] = [
+    ['public', false, true],
+    ['s-maxage=10', false, true],
+    ['Max-Age=60', false, true],
+    ['max-age=0', false, false],
+    [undefined, true, true],
+    [undefined, false, false],
+    ['public, private', false, false],
+    ['public, no-store', false, false],
+    ['public, max-age=60, no-cache', false, false],
+    ['private="set-cookie", max-age=60', false, false],
+  ];
+  for (const [value, expires, expected] of cases) assert.equal(sharedCacheable(value, expires), expected, `${value} ${expires}`);
 });

@@ -1,0 +1,3 @@
+export { kitEtag, type KitEtagOptions } from './plugin.ts';
+export { strongEtag } from './etag.ts';
+export { ifNoneMatchMatches, parseIfNoneMatch } from './conditional.ts';
