@@ -2,6 +2,7 @@
 // response from the cache, and the request directives that bend reuse.
 // Responses are made stale on arrival with Age or Date rather than by waiting.
 import { test } from 'node:test';
+import type http from 'node:http';
 import assert from 'node:assert/strict';
 import { setup, cacheable } from './harness.ts';
 
@@ -100,7 +101,7 @@ test('only-if-cached: the stored response when usable, else 504 without going up
 });
 
 test('heuristic freshness only when the route asks for it', async (t) => {
-  const answer = (_req: unknown, res: import('node:http').ServerResponse) => {
+  const answer = (_req: unknown, res: http.ServerResponse) => {
     res.writeHead(200, { 'last-modified': httpDate(Date.now() - 10 * 86_400_000), date: httpDate(Date.now()) });
     res.end('x');
   };

@@ -8,15 +8,14 @@ import { setup, cacheable } from './harness.ts';
 const httpDate = (ms: number) => new Date(ms).toUTCString();
 
 test('a stale response with an ETag is revalidated with If-None-Match; a 304 refreshes headers and freshness, the body stays', async (t) => {
-  let version = 1;
   const c = await setup((req, res, n) => {
-    if (req.headers['if-none-match'] === '"v1"' && version === 1) {
+    if (req.headers['if-none-match'] === '"v1"') {
       // Fresh now, with a changed field: §3.2 replaces it in the stored response.
       res.writeHead(304, { etag: '"v1"', 'cache-control': 'max-age=600', 'x-version': `304-${n}`, 'content-length': '999' });
       res.end();
       return;
     }
-    cacheable(res, `full ${n}`, { etag: `"v${version}"`, 'cache-control': 'max-age=10', age: '20', 'x-version': `200-${n}` });
+    cacheable(res, `full ${n}`, { etag: '"v1"', 'cache-control': 'max-age=10', age: '20', 'x-version': `200-${n}` });
   });
   t.after(() => c.close());
   await c.get('/e');
@@ -123,4 +122,24 @@ test('when the cache revalidates, the client\'s own validators are answered agai
   assert.equal(other.status, 200);
   assert.equal(other.body, 'body');
   assert.equal(c.seen[2]!.headers['if-none-match'], '"a"', 'not the client\'s');
+});
+
+test('a 304 that says no-store withdraws the stored response after answering this client', async (t) => {
+  const c = await setup((req, res, n) => {
+    if (req.headers['if-none-match'] === '"w"') {
+      res.writeHead(304, { etag: '"w"', 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    cacheable(res, `full ${n}`, { etag: '"w"', 'cache-control': 'max-age=0' });
+  });
+  t.after(() => c.close());
+  await c.get('/w');
+  const answered = await c.get('/w');
+  assert.equal(answered.body, 'full 1');
+  assert.equal(answered.cacheStatus, 'rampart; fwd=stale; fwd-status=304');
+  const after = await c.get('/w');
+  assert.equal(after.body, 'full 3');
+  assert.match(after.cacheStatus, /uri-miss/);
+  assert.equal(c.seen[2]!.headers['if-none-match'], undefined, 'nothing left to revalidate');
 });

@@ -4,21 +4,31 @@
 //   onRequest   x-served-by · nonce + security headers · session · API key
 //   preParsing  form bodies (@fastify/formbody)
 //   preHandler  CSRF check on unsafe methods (not /api) · viewer from the session
-//   handler     routes/*.ts, rendering views/*.ts with html`…`
+//               · the stored page for an anonymous request (kitCache, `/`)
+//   handler     routes/*.ts, rendering views/*.ts with html`…`;
+//               /static/* from public/ (kitStatic, fingerprinted)
+//   onSend      session saved · strong ETag, 304 (kitEtag) · page stored (kitCache)
+//               · CSP without a nonce on pages marked public
 //   errors      404 page (path escaped) · error handler (no stack, no SQL)
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Db } from '@rampart/data';
 import {
   createApiKeyStore,
+  createCache,
   createResetTokens,
   kitApiKeys,
+  kitCache,
   kitCsrf,
+  kitEtag,
   kitSecurityHeaders,
   kitSessions,
+  kitStatic,
   kitViews,
+  memoryCacheStore,
+  postgresBroadcast,
+  type Cache,
   type SessionStore,
 } from '@rampart/kit';
 import { installViewer, pageContext } from './context.ts';
@@ -48,10 +58,41 @@ export interface BuildAppOptions {
   trustProxy?: FastifyServerOptions['trustProxy'];
   /** Origin for links in e-mails (password reset). Default http://localhost:8080. */
   publicUrl?: string;
+  /**
+   * The app cache (the board). Default: a memory store in this process, with
+   * invalidations shared with the other instances through PostgreSQL
+   * LISTEN/NOTIFY on `db`; closed with the app. One given here (a Redis
+   * store) is left open: its owner closes it.
+   */
+  cache?: Cache;
 }
 
 const RESET_TTL_MS = 30 * 60_000;
-const STYLESHEET = readFileSync(path.join(import.meta.dirname, '..', 'public', 'app.css'), 'utf8');
+const PUBLIC_DIR = path.join(import.meta.dirname, '..', 'public');
+
+/** A memory store per instance, kept consistent by invalidations sent through the database every instance shares. */
+export function createFlightsCache(db: Db, onError?: (err: Error) => void): Cache {
+  return createCache({
+    store: memoryCacheStore({ maxBytes: 32 * 1024 * 1024 }),
+    broadcast: postgresBroadcast(db, { channel: 'flights_cache', onError }),
+    prefix: 'flights:',
+    onError,
+  });
+}
+
+const CACHE_READY_MS = 5000;
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function secret(secrets: Record<string, string>, name: (typeof SECRET_NAMES)[number]): string {
   const value = secrets[name];
@@ -84,14 +125,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     done();
   });
 
+  const cache = options.cache ?? createFlightsCache(db, (err) => app.log.warn({ err }, 'app cache'));
+  if (options.cache === undefined) app.addHook('onClose', () => cache.close());
+  // Until the broadcast listens, the cache is bypassed (correct, but every
+  // board view runs the query): start with it listening when the database answers.
+  if (!(await settlesWithin(cache.ready(), CACHE_READY_MS))) app.log.warn(`app cache: invalidations not heard yet after ${CACHE_READY_MS} ms; the cache is bypassed until they are`);
+
   await app.register(kitSecurityHeaders);
   await app.register(kitViews);
+  await app.register(kitStatic, { root: PUBLIC_DIR, prefix: '/static' });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(kitSessions, { store: options.sessionStore, secure: 'auto', idleTimeout: 30 * 60_000, absoluteTimeout: 12 * 3_600_000 });
   await app.register(kitCsrf);
+  // After the sessions: it must see their Set-Cookie (never a 304 with a cookie).
+  await app.register(kitEtag);
   const apiKeys = createApiKeyStore(db);
   await app.register(kitApiKeys, { store: apiKeys });
   installViewer(app, db);
+  await app.register(kitCache, { cache, cacheStatus: 'flights' });
 
   const resets = createResetTokens({
     secret: resetSecret,
@@ -114,14 +165,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     onError: (err) => app.log.error({ err }, 'password reset: could not send the link'),
   });
 
-  app.get('/static/app.css', function stylesheet(_request, reply) {
-    return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET);
-  });
   healthRoutes(app, db);
-  pageRoutes(app, db);
+  pageRoutes(app, db, cache);
   accountRoutes(app, { db, resets });
   apiKeyRoutes(app, apiKeys);
-  apiRoutes(app, db);
+  apiRoutes(app, db, cache);
 
   app.setNotFoundHandler(function notFound(request, reply) {
     if (isApi(request.url)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: 'No such API route.' });
@@ -145,7 +193,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       return reply.code(status).type('application/json; charset=utf-8').send(body);
     }
     // The error may have come before the viewer was known: the page does not show the login state.
-    return reply.html(errorPage({ viewer: null, csrfToken: () => '' }, status), status);
+    return reply.html(errorPage({ viewer: null, csrfToken: () => '', asset: (name) => app.assetUrl(name) }, status), status);
   });
 
   return app;

@@ -25,13 +25,16 @@ export function installViewer(app: FastifyInstance, db: Db): void {
       return;
     }
     request.viewer = { id: user.id, email: user.email };
-    // Pages for a logged-in user are that user's: no shared cache may keep them.
-    reply.header('cache-control', 'no-store');
+    // Pages for a logged-in user are that user's: no shared cache may keep
+    // them (private), and they hold a CSRF token and the address, which the
+    // browser's own cache would keep after logout on a shared computer
+    // (no-store, OWASP Session Management Cheat Sheet).
+    reply.header('cache-control', 'private, no-store');
   });
 }
 
 export function pageContext(request: FastifyRequest): PageContext {
-  return { viewer: request.viewer ?? null, csrfToken: () => request.csrfToken() };
+  return { viewer: request.viewer ?? null, csrfToken: () => request.csrfToken(), asset: (name) => request.server.assetUrl(name) };
 }
 
 /**

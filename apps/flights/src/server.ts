@@ -4,7 +4,9 @@
 //
 // Environment: DATABASE_URL (required), PORT (default 3000; 0 picks a free
 // one), RAMPART_INSTANCE_ID (x-served-by; default flights-<pid>), REDIS_URL
-// (sessions in Redis; without it in PostgreSQL), LOG_REQUESTS=1 (a log line
+// (sessions and the app cache in Redis; without it sessions in PostgreSQL
+// and the cache in memory, invalidated across instances through
+// LISTEN/NOTIFY), LOG_REQUESTS=1 (a log line
 // per request; off because the gateway logs each one), PUBLIC_URL (links in
 // e-mails), SEED_FLIGHTS (flights seeded into an empty database; default
 // 100000), NODE_ENV=production (secrets must come from the environment).
@@ -14,7 +16,7 @@
 // on stdout for whoever started it. SIGTERM/SIGINT: stop accepting, finish
 // the requests in flight, close the pool, exit 0.
 import { createDb } from '@rampart/data';
-import { loadSecrets, postgresSessionStore, redisSessionStore } from '@rampart/kit';
+import { createCache, loadSecrets, postgresSessionStore, redisCacheStore, redisSessionStore, type Cache } from '@rampart/kit';
 import { buildApp, SECRET_NAMES } from './app.ts';
 import { migrateFlights } from './migrations.ts';
 import { seed } from './seed.ts';
@@ -43,6 +45,10 @@ try {
 const db = createDb({ url, max: 10, applicationName: instanceId });
 const redisUrl = env['REDIS_URL'];
 const sessionStore = redisUrl ? redisSessionStore(redisUrl) : postgresSessionStore(db);
+// With Redis every instance shares one store: its tag versions are the
+// invalidation, no broadcast needed. Without, buildApp makes its own.
+let logCacheError = (_err: Error) => {};
+const cache: Cache | undefined = redisUrl ? createCache({ store: redisCacheStore(redisUrl), prefix: 'flights:', onError: (err) => logCacheError(err) }) : undefined;
 const app = await buildApp({
   db,
   sessionStore,
@@ -51,7 +57,9 @@ const app = await buildApp({
   logger: { level: env['LOG_LEVEL'] ?? 'info' },
   requestLogging: env['LOG_REQUESTS'] === '1',
   publicUrl: env['PUBLIC_URL'],
+  cache,
 });
+logCacheError = (err) => app.log.warn({ err }, 'app cache');
 
 try {
   await migrateFlights(db, (message) => app.log.info(message));
@@ -61,6 +69,7 @@ try {
 } catch (err) {
   app.log.error({ err }, 'could not start');
   await app.close().catch(() => {});
+  await cache?.close().catch(() => {});
   await sessionStore.close().catch(() => {});
   await db.close().catch(() => {});
   fail(err instanceof Error ? err.message : String(err));
@@ -76,6 +85,7 @@ async function shutdown(signal: string): Promise<void> {
   app.log.info({ signal }, 'shutting down');
   try {
     await app.close();
+    await cache?.close();
     await sessionStore.close();
     await db.close();
     process.exit(0);

@@ -47,7 +47,7 @@ test('register → log in → book → my bookings, with cookies and CSRF tokens
   assert.equal(booked.status, 303);
   assert.match(booked.headers.get('location') ?? '', /^\/bookings\?booked=\d+$/);
   const mine = await browser.get(booked.headers.get('location') ?? '');
-  assert.equal(mine.headers.get('cache-control'), 'no-store');
+  assert.equal(mine.headers.get('cache-control'), 'private, no-store');
   const page = await mine.text();
   assert.match(page, /Booked: your seat is confirmed/);
   assert.match(page, new RegExp(`<a href="/flights/${flight.id}">`));

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '@rampart/data';
 import { startTestPostgres } from '@rampart/data/testing';
-import { postgresSessionStore } from '@rampart/kit';
+import { postgresSessionStore, type Cache } from '@rampart/kit';
 import { buildApp } from '../src/app.ts';
 import { migrateFlights } from '../src/migrations.ts';
 import { seed } from '../src/seed.ts';
@@ -22,14 +22,14 @@ export function testSecrets(): Record<string, string> {
   return { RESET_SECRET: randomBytes(32).toString('base64') };
 }
 
-export async function startFlights(options: { flights?: number; logger?: boolean | Record<string, unknown> } = {}): Promise<Flights> {
+export async function startFlights(options: { flights?: number; logger?: boolean | Record<string, unknown>; cache?: (db: Db) => Cache } = {}): Promise<Flights> {
   const pg = await startTestPostgres();
   const store = postgresSessionStore(pg.db);
   let app: FastifyInstance | undefined;
   try {
     await migrateFlights(pg.db);
     await seed(pg.db, { flights: options.flights ?? 2000 });
-    app = await buildApp({ db: pg.db, sessionStore: store, secrets: testSecrets(), instanceId: 'test-1', logger: options.logger ?? false });
+    app = await buildApp({ db: pg.db, sessionStore: store, secrets: testSecrets(), instanceId: 'test-1', logger: options.logger ?? false, cache: options.cache?.(pg.db) });
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (err) {
     await app?.close();
@@ -48,6 +48,31 @@ export async function startFlights(options: { flights?: number; logger?: boolean
       await running.close();
       await store.close();
       await pg.stop();
+    },
+  };
+}
+
+/**
+ * Another instance of the app on the same database, as `rampart up` runs
+ * three: its own Fastify, session store and (unless given) app cache.
+ */
+export async function startInstance(flights: Flights, options: { instanceId: string; cache?: Cache }): Promise<{ base: string; app: FastifyInstance; stop(): Promise<void> }> {
+  const store = postgresSessionStore(flights.db);
+  const app = await buildApp({ db: flights.db, sessionStore: store, secrets: testSecrets(), instanceId: options.instanceId, cache: options.cache });
+  try {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+  } catch (err) {
+    await app.close();
+    await store.close();
+    throw err;
+  }
+  const { port } = app.server.address() as { port: number };
+  return {
+    base: `http://127.0.0.1:${port}`,
+    app,
+    async stop() {
+      await app.close();
+      await store.close();
     },
   };
 }

@@ -1,6 +1,8 @@
 // Every page renders, escapes what it shows and carries the kit's headers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { sql } from '@rampart/data';
 import { startFlights, Browser, type Flights } from './harness.ts';
 
@@ -96,7 +98,9 @@ test('every answer carries x-served-by and the security headers, with no inline 
     const res = await fetch(flights.base + path);
     assert.equal(res.headers.get('x-served-by'), 'test-1', path);
     const csp = res.headers.get('content-security-policy') ?? '';
-    assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/, path);
+    // The board is public (a shared cache may replay it): its policy has no nonce, so no inline script runs at all.
+    if (path === '/') assert.match(csp, /script-src 'strict-dynamic'; style-src 'self';/, path);
+    else assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/, path);
     assert.match(csp, /frame-ancestors 'none'/, path);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
     assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
@@ -106,6 +110,58 @@ test('every answer carries x-served-by and the security headers, with no inline 
   }
   const css = await fetch(`${flights.base}/static/app.css`);
   assert.equal(css.headers.get('content-type'), 'text/css; charset=utf-8');
+});
+
+test('the layout links the fingerprinted stylesheet: immutable for a year; the old URL still works, revalidated', async () => {
+  const page = await (await fetch(`${flights.base}/login`)).text();
+  const href = /<link rel="stylesheet" href="([^"]+)">/.exec(page)?.[1] ?? '';
+  const css = await readFile(new URL('../public/app.css', import.meta.url));
+  assert.equal(href, `/static/app.${createHash('sha256').update(css).digest('hex').slice(0, 8)}.css`);
+  const res = await fetch(flights.base + href);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.equal(res.headers.get('content-type'), 'text/css; charset=utf-8');
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.deepEqual(Buffer.from(await res.arrayBuffer()), css);
+  const etag = res.headers.get('etag') ?? '';
+  const plain = await fetch(`${flights.base}/static/app.css`);
+  assert.equal(plain.headers.get('cache-control'), 'no-cache');
+  assert.equal(plain.headers.get('etag'), etag);
+  assert.equal((await fetch(flights.base + href, { headers: { 'if-none-match': etag } })).status, 304);
+  assert.equal((await fetch(`${flights.base}/static/app.css`, { headers: { 'if-none-match': etag } })).status, 304);
+  const old = await fetch(`${flights.base}/static/app.00000000.css`, { redirect: 'manual' });
+  assert.equal(old.status, 307);
+  assert.equal(old.headers.get('location'), href);
+  assert.equal((await fetch(`${flights.base}/static/../src/app.ts`)).status, 404);
+});
+
+test('pages carry a strong ETag and Cache-Control: no-cache, and a matching If-None-Match gets a 304', async () => {
+  const res = await fetch(`${flights.base}/search?q=paris`);
+  const etag = res.headers.get('etag') ?? '';
+  assert.match(etag, /^"[A-Za-z0-9_-]{22}"$/);
+  assert.equal(res.headers.get('cache-control'), 'no-cache');
+  const again = await fetch(`${flights.base}/search?q=paris`, { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.headers.get('etag'), etag);
+  assert.equal(await again.text(), '');
+  assert.equal((await fetch(`${flights.base}/search?q=tokyo`, { headers: { 'if-none-match': etag } })).status, 200);
+});
+
+test('the board for anonymous visitors: public for a few seconds at most, never past its first departure; strong ETag, 304; no session', async () => {
+  const res = await fetch(flights.base);
+  const cacheControl = res.headers.get('cache-control') ?? '';
+  const m = /^public, max-age=0, s-maxage=(\d+)(?:, stale-while-revalidate=(\d+))?$/.exec(cacheControl);
+  assert.ok(m, cacheControl);
+  const page = await res.text();
+  const first = /<tr><td>(\d{4}-\d\d-\d\d \d\d:\d\d) UTC<\/td>/.exec(page)?.[1] ?? assert.fail('no departure on the board');
+  const secondsLeft = (Date.parse(`${first.replace(' ', 'T')}:00Z`) + 60_000 - Date.now()) / 1000;
+  assert.ok(Number(m[1]) <= 5 && Number(m[1]) + Number(m[2] ?? 0) <= Math.max(0, secondsLeft), `${cacheControl} with the first departure at ${first}`);
+  const etag = res.headers.get('etag') ?? '';
+  assert.match(etag, /^"/);
+  assert.equal(res.headers.getSetCookie().length, 0);
+  const again = await fetch(flights.base, { headers: { 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  assert.equal(again.headers.get('etag'), etag);
 });
 
 test('/healthz answers ok after a query', async () => {

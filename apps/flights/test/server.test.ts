@@ -85,7 +85,7 @@ test('in production, missing secrets stop the start with what to set', async () 
   assert.equal(r.stdout(), '');
 });
 
-test('with REDIS_URL the sessions live in Redis: a login on one instance is known to the other, and nothing is stored in PostgreSQL', async (t) => {
+test('with REDIS_URL the sessions and the app cache live in Redis: a login on one instance is known to the other, nothing is stored in PostgreSQL, the board one stored the other serves', async (t) => {
   const redis = await startTestRedis();
   if (redis === null) return t.skip('redis-server not found');
   t.after(() => redis.stop());
@@ -106,6 +106,11 @@ test('with REDIS_URL the sessions live in Redis: a login on one instance is know
   assert.equal(onSecond.headers.get('x-served-by'), 'flights-r2');
   assert.match(await onSecond.text(), new RegExp(DEMO_EMAIL.replace('.', '\\.')));
   assert.equal((await pg.db.one<{ n: number }>(sql`select count(*)::int as n from kit_sessions`)).n, sessionsBefore, 'no session row in PostgreSQL');
+  // The app cache is in Redis too: the board one instance stored, the other
+  // serves. (No departure in the next minutes: the board is kept only until its first.)
+  await pg.db.query(sql`update flights set departure = departure + interval '20 minutes' where departure >= now() and departure < now() + interval '20 minutes'`);
+  assert.match((await fetch(first!)).headers.get('cache-status') ?? '', /^flights; (fwd=uri-miss; stored|hit)$/);
+  assert.equal((await fetch(second!)).headers.get('cache-status'), 'flights; hit');
   for (const i of instances) i.child.kill('SIGTERM');
   assert.deepEqual(await Promise.all(instances.map((i) => exitOf(i.child))), [0, 0]);
 });

@@ -65,6 +65,10 @@ export const cacheMustRevalidate = (upstream: string): RampartError =>
     publicMessage: 'the stored response is stale and must be revalidated, but no upstream server is available',
   });
 
+/** The edge cache threw on a request: a bug, answered as an error instead of crashing the process. */
+export const cacheFailed = (cause: unknown): RampartError =>
+  new RampartError('RAMPART_ERR_CACHE_INTERNAL', 500, 'the edge cache failed on this request', { cause });
+
 export const cacheUnavailable = (): RampartError =>
   new RampartError('RAMPART_ERR_CACHE_UNAVAILABLE', 503, 'no cache store is open: no route has cache enabled, or the Redis store is not connected yet');
 

@@ -45,13 +45,12 @@ const FLIGHT_JOINS = sql`
   join airports d on d.id = f.destination_id`;
 
 /**
- * The departures board: the next `limit` departures of the whole network with
- * both airports and the seats booked here, plus the next 24 hours by kind.
- * Deliberately the expensive page (an aggregate over all bookings on every
- * view); it is what a later change caches.
+ * The next `limit` departures of the whole network, with both airports and
+ * the seats booked here: the rows of the departures board. Deliberately
+ * expensive (an aggregate over all bookings); src/board.ts caches it.
  */
-export async function departuresBoard(db: Queryable, limit: number): Promise<{ rows: BoardRow[]; summary: BoardSummary[] }> {
-  const rows = await db.many<BoardRow>(sql`
+export function nextDepartures(db: Queryable, limit: number): Promise<BoardRow[]> {
+  return db.many<BoardRow>(sql`
     select ${FLIGHT_COLUMNS}, coalesce(b.booked, 0) as "bookedHere"
     from flights f
     ${FLIGHT_JOINS}
@@ -60,13 +59,21 @@ export async function departuresBoard(db: Queryable, limit: number): Promise<{ r
     where f.departure >= now()
     order by f.departure, f.id
     limit ${limit}`);
-  const summary = await db.many<BoardSummary>(sql`
+}
+
+/** Flights and seats sold in the next 24 hours, by kind: the board's summary. */
+export function nextDaySummary(db: Queryable): Promise<BoardSummary[]> {
+  return db.many<BoardSummary>(sql`
     select kind, count(*)::int as flights, coalesce(sum(seats - seats_left), 0)::int as "seatsSold"
     from flights
     where departure >= now() and departure < now() + interval '24 hours'
     group by kind
     order by kind`);
-  return { rows, summary };
+}
+
+/** Both parts of the board, uncached. */
+export async function departuresBoard(db: Queryable, limit: number): Promise<{ rows: BoardRow[]; summary: BoardSummary[] }> {
+  return { rows: await nextDepartures(db, limit), summary: await nextDaySummary(db) };
 }
 
 export function findFlight(db: Queryable, id: number): Promise<FlightRow | null> {

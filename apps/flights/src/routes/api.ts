@@ -4,12 +4,13 @@
 // body is read or validated: a caller without a key learns nothing else.
 import type { FastifyInstance } from 'fastify';
 import type { Db } from '@rampart/data';
-import { requireApiKey } from '@rampart/kit';
+import { requireApiKey, type Cache } from '@rampart/kit';
+import { invalidateBoard } from '../board.ts';
 import { bookSeat } from '../queries/bookings.ts';
 import { flightsOnRoute } from '../queries/flights.ts';
 import { API_BOOKING_BODY, API_BOOKING_RESPONSE, API_FLIGHTS_QUERY, API_FLIGHTS_RESPONSE } from '../schemas.ts';
 
-export function apiRoutes(app: FastifyInstance, db: Db): void {
+export function apiRoutes(app: FastifyInstance, db: Db, cache: Cache): void {
   app.get<{ Querystring: { from: string; to?: string; date?: string; limit: number } }>(
     '/api/flights',
     { schema: { querystring: API_FLIGHTS_QUERY, response: API_FLIGHTS_RESPONSE }, onRequest: requireApiKey('flights:read'), config: { csrf: false } },
@@ -28,7 +29,10 @@ export function apiRoutes(app: FastifyInstance, db: Db): void {
       const ownerId = Number(request.apiKey?.ownerId);
       const passengerName = request.body.passengerName.trim();
       const result = await bookSeat(db, { flightId: request.body.flightId, userId: ownerId, passengerName });
-      if (result.ok) return reply.code(201).send({ id: result.id, flightId: result.flightId, seat: result.seat, passengerName });
+      if (result.ok) {
+        await invalidateBoard(cache, request.log);
+        return reply.code(201).send({ id: result.id, flightId: result.flightId, seat: result.seat, passengerName });
+      }
       return result.reason === 'full'
         ? reply.code(409).send({ statusCode: 409, error: 'Conflict', message: 'This flight is full.' })
         : reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `No flight ${request.body.flightId}.` });

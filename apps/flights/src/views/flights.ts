@@ -12,12 +12,17 @@ function route(f: FlightRow): SafeHtml {
   return html`<td>${f.originCity} (${f.originCode})</td><td>${f.destinationCity} (${f.destinationCode})</td>`;
 }
 
-export function boardPage(ctx: PageContext, board: { rows: BoardRow[]; summary: BoardSummary[] }): SafeHtml {
+/** The next 24 hours by kind: a fragment of the board, cached by itself (src/board.ts). */
+export function boardSummary(summary: BoardSummary[]): SafeHtml {
+  return html`<div class="summary">${summary.map((s) => html`<p><strong>${s.flights}</strong> ${s.kind} flights in the next 24 hours, <strong>${s.seatsSold}</strong> seats sold</p>`)}</div>`;
+}
+
+export function boardPage(ctx: PageContext, board: { rows: BoardRow[]; summary: SafeHtml }): SafeHtml {
   return layout(
     ctx,
     'Departures',
     html`<h1>Departures</h1>
-<div class="summary">${board.summary.map((s) => html`<p><strong>${s.flights}</strong> ${s.kind} flights in the next 24 hours, <strong>${s.seatsSold}</strong> seats sold</p>`)}</div>
+${board.summary}
 <table>
 <thead><tr><th>Departure</th><th>Flight</th><th>From</th><th>To</th><th>Duration</th><th class="num">Seats left</th><th class="num">Booked here</th></tr></thead>
 <tbody>

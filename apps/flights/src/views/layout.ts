@@ -1,6 +1,9 @@
 // The one layout: header with the navigation (which shows whether someone is
 // logged in), main, footer. No inline script or style: the stylesheet is a
-// same-origin file, so the CSP needs no 'unsafe-inline' and no nonce here.
+// same-origin file, so the CSP needs no 'unsafe-inline' and no nonce here,
+// and a page may be kept by a shared cache (which gets no nonce at all).
+// The stylesheet's URL is fingerprinted (kitStatic): browsers keep it for a
+// year and fetch the new one when it changes.
 import { html, type SafeHtml } from '@rampart/kit';
 
 export interface Viewer {
@@ -12,6 +15,8 @@ export interface PageContext {
   viewer: Viewer | null;
   /** Only called when the page has a form: an anonymous board view creates no session. */
   csrfToken: () => string;
+  /** The current URL of a file of public/ (fastify.assetUrl). */
+  asset: (name: string) => string;
 }
 
 export function csrfField(ctx: PageContext): SafeHtml {
@@ -36,7 +41,7 @@ export function layout(ctx: PageContext, title: string, body: SafeHtml): SafeHtm
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Flights</title>
-<link rel="stylesheet" href="/static/app.css">
+<link rel="stylesheet" href="${ctx.asset('app.css')}">
 </head>
 <body>
 <header>

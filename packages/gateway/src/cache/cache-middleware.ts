@@ -12,7 +12,7 @@
 // Every response of the route carries Cache-Status (RFC 9211) naming `rampart`.
 // The memory store answers synchronously, so a hit never waits on a promise.
 import type { RouteCacheConfig, RouteConfig } from '../config/load.ts';
-import { cacheMustRevalidate, type RampartError } from '../errors.ts';
+import { cacheFailed, cacheMustRevalidate, type RampartError } from '../errors.ts';
 import type { Dispatch, HeaderList, Middleware, ProxyRequest, ResponseController, ResponseHandler } from '../middleware/types.ts';
 import type { Logger } from '../observability/log.ts';
 import type { Duplex } from 'node:stream';
@@ -29,7 +29,7 @@ import { CacheKey, normaliseHost } from './key.ts';
 import { ifRangeHolds, selectRange } from './range.ts';
 import { scanRequest, withValidators } from './request-facts.ts';
 import { splitResponseFields, tagsOf, type ResponseFields } from './response-fields.ts';
-import { isErrorStatus, SharedFetch, Subscriber, type CacheRequest, type Candidate, type FetchOwner, type StorePlan } from './shared-fetch.ts';
+import { SharedFetch, Subscriber, type CacheRequest, type Candidate, type FetchOwner, type StorePlan } from './shared-fetch.ts';
 import { isPromise, type CacheStore, type StoredResponse } from './store.ts';
 import { varyPart } from './vary.ts';
 
@@ -131,6 +131,17 @@ export class CacheLayer implements FetchOwner {
   }
 
   dispatch(request: ProxyRequest, handler: ResponseHandler): void {
+    try {
+      this.#dispatch(request, handler);
+    } catch (err) {
+      // A bug here must cost one request, not the process: this runs inside
+      // the connection's socket callbacks, where a throw is uncaught.
+      this.#logger.error({ err, target: request.target }, 'the edge cache failed on a request');
+      handler.onResponseError(HIT_CONTROLLER, cacheFailed(err));
+    }
+  }
+
+  #dispatch(request: ProxyRequest, handler: ResponseHandler): void {
     const method = request.method;
     if (method !== 'GET' && method !== 'HEAD') {
       this.#counters.pass++;
@@ -207,7 +218,7 @@ export class CacheLayer implements FetchOwner {
     return false;
   }
 
-  /** The stored response a request may use, with the reason for a miss when there is none. */
+  /** The first (most recently stored) variant whose secondary key matches this request, or null. */
   #select(req: CacheRequest, entries: readonly StoredResponse[]): StoredResponse | null {
     let varyKey: readonly string[] | null = null;
     let variant = '';
@@ -368,7 +379,7 @@ export class CacheLayer implements FetchOwner {
       revalidating = hasValidators(f) ? client.stale : null;
       request.headers = withValidators(request.headers, f.etag, f.lastModified);
       request.method = 'GET';
-    } else if (!asSent) request.method = 'GET';
+    } else if (!asSent && !req.cc.noStore) request.method = 'GET';
     const fetch = new SharedFetch(this, req, { key, revalidating, leader: client });
     fetch.start(this.#next);
   }
@@ -570,7 +581,8 @@ export class CacheLayer implements FetchOwner {
   errorFor(sub: Subscriber, error: RampartError): RampartError {
     // A stored response exists but may not be served stale, and no server can
     // revalidate it: §5.2.2.2 asks for an error, 504 by default.
-    if (sub.stale !== null && (error.code === 'RAMPART_ERR_NO_SERVER' || this.#upstreamDown())) return cacheMustRevalidate(this.#upstreamName);
+    const f = sub.stale?.f;
+    if (f !== undefined && (f.noStale || f.sharedRevalidate) && (error.code === 'RAMPART_ERR_NO_SERVER' || this.#upstreamDown())) return cacheMustRevalidate(this.#upstreamName);
     return error;
   }
 
@@ -581,9 +593,14 @@ export class CacheLayer implements FetchOwner {
     const merged = mergeNotModified(old.headers, fields.stored);
     const probe = { status: old.status, headers: merged, requestTime: fetch.requestTime, responseTime: fetch.responseTime };
     const f = computeFreshness(probe, this.#options.heuristic);
-    const changes = { headers: merged, requestTime: fetch.requestTime, responseTime: fetch.responseTime, removeAt: this.#removeAt(f), tags: tagsOf(headers) ?? old.tags };
+    // A 304 that now says no-store or private withdraws the stored response:
+    // this client still gets it, nobody after (the store drops what has expired).
+    const withdrawn = f.directives.private || (f.directives.noStore && !f.directives.mustUnderstand);
+    const removeAt = withdrawn ? fetch.responseTime - 1 : this.#removeAt(f);
+    const changes = { headers: merged, requestTime: fetch.requestTime, responseTime: fetch.responseTime, removeAt, tags: tagsOf(headers) ?? old.tags };
     const updated: StoredResponse = { ...old, ...changes };
-    if (!fetch.invalidated) {
+    // A request with no-store may not leave anything of the exchange behind, a 304's fields included.
+    if (!fetch.invalidated && !fetch.origin.cc.noStore) {
       const store = this.#shared.store();
       if (store !== null) this.#settle(store.update(fetch.uri, old.variant, changes), 'update');
     }

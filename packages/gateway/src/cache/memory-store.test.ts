@@ -28,8 +28,8 @@ test('lookup answers synchronously: every unexpired variant, most recently store
   store.put('h/a', response('1', { variant: 'x' }));
   store.put('h/a', response('2', { variant: 'y' }));
   store.put('h/a', response('3', { variant: 'x' }));
-  const found = store.lookup('h/a');
-  assert.ok(Array.isArray(found), 'not a promise');
+  const found: readonly StoredResponse[] = store.lookup('h/a');
+  assert.ok(!(found instanceof Promise), 'not a promise');
   assert.deepEqual(found.map((r) => r.body.toString()), ['3', '2']);
   assert.equal(store.stats().entries, 2);
 });

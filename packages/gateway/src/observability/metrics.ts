@@ -15,7 +15,7 @@ export interface LiveValues {
   inflight(): number;
   connections(): number;
   /** The edge cache, read at scrape time only. */
-  cache?(): CacheMetricsSource;
+  readonly cache?: () => CacheMetricsSource;
 }
 
 export class GatewayMetrics {
@@ -63,7 +63,8 @@ export class GatewayMetrics {
     this.configReloads = new Counter({ name: 'rampart_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers });
     // Both series exist from the start, so `increase()` and alerts see the first refusal.
     for (const result of ['applied', 'refused']) this.configReloads.labels(result).inc(0);
-    if (live.cache !== undefined) registerCacheMetrics(registers, live.cache);
+    const cache = live.cache;
+    if (cache !== undefined) registerCacheMetrics(registers, () => cache());
   }
 
   observeRequest(route: string, status: number, seconds: number): void {

@@ -6,7 +6,11 @@
 //
 // Delivery is asynchronous (the others apply it within the notification's
 // latency, typically a millisecond on one host) and can be lost while a
-// listener is disconnected. So the cache reads nothing from its store while
+// listener is disconnected. publish() resolves once the message has come
+// back to this process's own listener: PostgreSQL has then committed it and
+// signalled every listener, so a request that the caller answers afterwards
+// (the booking's redirect) is very unlikely to reach another instance before
+// the invalidation does. So the cache reads nothing from its store while
 // the broadcast is not connected, and drops every entry when it reconnects
 // (`reset`): a lost message can cost misses, never a stale hit.
 import { randomUUID } from 'node:crypto';
@@ -27,6 +31,8 @@ export interface CacheBroadcast {
   publish(tags: readonly string[]): Promise<void>;
   /** Called once, by createCache. */
   subscribe(subscriber: BroadcastSubscriber): void;
+  /** Resolves once invalidations are being received (cache.ready() waits for it). */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,8 +51,13 @@ const MAX_PAYLOAD = 7000;
 interface Message {
   /** Sender: a process ignores its own messages (it applied them already). */
   o: string;
+  /** Sequence number of the sender's message, for the sender's echo. */
+  i?: number;
   t: string[];
 }
+
+// How long publish() waits for its own message to come back.
+const ECHO_TIMEOUT = 1000;
 
 function parseMessage(payload: string): Message | null {
   let message: unknown;
@@ -56,9 +67,9 @@ function parseMessage(payload: string): Message | null {
     return null;
   }
   if (typeof message !== 'object' || message === null) return null;
-  const { o, t } = message as Partial<Message>;
+  const { o, i, t } = message as Partial<Message>;
   if (typeof o !== 'string' || !Array.isArray(t) || !t.every((tag) => typeof tag === 'string')) return null;
-  return { o, t };
+  return { o, i: typeof i === 'number' ? i : undefined, t };
 }
 
 class PostgresBroadcast implements CacheBroadcast {
@@ -68,6 +79,8 @@ class PostgresBroadcast implements CacheBroadcast {
   readonly #listener: Listener;
   readonly #onError: (err: Error) => void;
   #subscriber: BroadcastSubscriber | null = null;
+  #sequence = 0;
+  readonly #echoes = new Map<number, () => void>();
 
   constructor(db: Db, channel: string, onError: (err: Error) => void, reconnectDelay: number) {
     this.#db = db;
@@ -100,8 +113,15 @@ class PostgresBroadcast implements CacheBroadcast {
   async publish(tags: readonly string[]): Promise<void> {
     let chunk: string[] = [];
     let size = 0;
+    const sent: Promise<void>[] = [];
     const send = async () => {
-      if (chunk.length > 0) await notify(this.#db, this.#channel, JSON.stringify({ o: this.#origin, t: chunk } satisfies Message));
+      if (chunk.length > 0) {
+        const i = ++this.#sequence;
+        // Only a connected listener can hear the echo; otherwise the others
+        // learn nothing either way until they reconnect (and reset).
+        if (this.connected) sent.push(this.#echo(i));
+        await notify(this.#db, this.#channel, JSON.stringify({ o: this.#origin, i, t: chunk } satisfies Message));
+      }
       chunk = [];
       size = 0;
     };
@@ -112,6 +132,22 @@ class PostgresBroadcast implements CacheBroadcast {
       size += bytes;
     }
     await send();
+    await Promise.all(sent);
+  }
+
+  #echo(i: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#echoes.delete(i);
+        resolve();
+      }, ECHO_TIMEOUT);
+      timer.unref();
+      this.#echoes.set(i, () => {
+        clearTimeout(timer);
+        this.#echoes.delete(i);
+        resolve();
+      });
+    });
   }
 
   #receive(payload: string): void {
@@ -120,11 +156,15 @@ class PostgresBroadcast implements CacheBroadcast {
       this.#onError(new Error(`postgresBroadcast: ignored a malformed message on ${this.#channel}`));
       return;
     }
-    if (message.o === this.#origin) return;
+    if (message.o === this.#origin) {
+      if (message.i !== undefined) this.#echoes.get(message.i)?.();
+      return;
+    }
     this.#subscriber?.invalidate(message.t);
   }
 
   close(): Promise<void> {
+    for (const resolve of [...this.#echoes.values()]) resolve();
     return this.#listener.close();
   }
 }

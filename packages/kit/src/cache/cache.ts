@@ -81,8 +81,8 @@ export interface Namespace {
   read(key: string): Promise<string | undefined>;
   /** Tag versions now, to pass to write() once the value is computed. */
   snapshot(tags: readonly string[]): Promise<TagVersion[]>;
-  /** Stores unless the broadcast was down or reset since `snapshot`. */
-  write(key: string, json: string, ttl: number, versions: TagVersion[], since: number): Promise<void>;
+  /** Stores unless the broadcast was down or reset since `snapshot`; true when stored. */
+  write(key: string, json: string, ttl: number, versions: TagVersion[], since: number): Promise<boolean>;
   /** A number that changes whenever entries of this process may have been missed (see `since`). */
   epoch(): number;
   /** True while the store must not be trusted (the broadcast is disconnected). */
@@ -130,6 +130,15 @@ export class Cache {
         this.#store.clear?.().catch((err: unknown) => this.#fail(err, 'clear (broadcast reconnected)'));
       },
     });
+  }
+
+  /**
+   * Resolves once the broadcast hears other processes' invalidations (at
+   * once without a broadcast). Until then the cache is bypassed: reads miss
+   * and nothing is stored, so it is safe not to wait, only slower.
+   */
+  async ready(): Promise<void> {
+    await this.#broadcast?.ready?.();
   }
 
   /** The store's kind: 'memory' or 'redis'. */
@@ -251,8 +260,9 @@ export class Cache {
       },
       write: async (key, json, ttl, versions, since) => {
         // Entries computed while invalidations could be missed are not kept.
-        if (this.#bypassed() || since !== this.#epoch) return;
+        if (this.#bypassed() || since !== this.#epoch) return false;
         await store.set(this.#key(ns, key), { value: json, tags: versions }, ttl);
+        return true;
       },
       epoch: () => this.#epoch,
       bypassed: () => this.#bypassed(),

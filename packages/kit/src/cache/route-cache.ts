@@ -239,8 +239,7 @@ function setUp(fastify: FastifyInstance, options: KitCacheOptions): void {
     }
     const stored: StoredResponse = { at: space.now(), headers, body: typeof body === 'string' ? body : body.toString('base64'), base64: typeof body !== 'string' };
     try {
-      await space.write(state.key, JSON.stringify(stored), ttl, state.versions, state.since);
-      status(reply, 'fwd=uri-miss; stored');
+      if (await space.write(state.key, JSON.stringify(stored), ttl, state.versions, state.since)) status(reply, 'fwd=uri-miss; stored');
     } catch (err) {
       onError(err as Error, request);
     }
