@@ -148,3 +148,10 @@ test('Vary: * and an unreadable Vary are not stored', async (t) => {
     assert.equal(c.count(path), 2, path);
   }
 });
+
+test('no-cache without a validator is not stored (every use would fetch it whole); with an ETag it is', async (t) => {
+  const c = await setup((req, res) => cacheable(res, 'x', { 'cache-control': 'no-cache, max-age=600', ...(req.url === '/tagged' ? { etag: '"t"' } : {}) }));
+  t.after(() => c.close());
+  assert.match((await c.get('/bare')).cacheStatus, /detail=no-cache$/);
+  assert.match((await c.get('/tagged')).cacheStatus, /stored$/);
+});

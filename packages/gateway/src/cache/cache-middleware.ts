@@ -494,8 +494,9 @@ export class CacheLayer implements FetchOwner {
     if (!f.explicit && !HEURISTICALLY_CACHEABLE.has(status) && !d.public) return 'status';
     if (fields.contentLength > this.maxObjectBytes) return 'too-large';
     const windows = !f.noStale && ((d.staleWhileRevalidate ?? 0) > 0 || (d.staleIfError ?? 0) > 0);
-    // Stale on arrival with nothing to revalidate with: every later use would fetch it again anyway.
-    if (f.initialAgeMs >= f.lifetimeMs && !hasValidators(f) && !windows) return 'stale';
+    // Stale on arrival, or no-cache, with nothing to revalidate with: every
+    // later use would fetch the whole response again anyway.
+    if (!hasValidators(f) && ((f.initialAgeMs >= f.lifetimeMs && !windows) || d.noCache)) return d.noCache ? 'no-cache' : 'stale';
     const removeAt = this.#removeAt(f);
     if (removeAt <= fetch.responseTime) return 'stale';
     return {

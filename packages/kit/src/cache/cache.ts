@@ -194,7 +194,10 @@ export class Cache {
       if (!SafeHtml.is(value)) throw new KitError('RAMPART_ERR_CACHE_FRAGMENT', 'cache.fragment: fn must return html`…` (SafeHtml), not a string or anything else: a string would be inserted unescaped when it comes back');
       return JSON.stringify(value.toString());
     });
-    return raw(JSON.parse(json) as string);
+    const markup: unknown = JSON.parse(json);
+    // Only fragment() writes this namespace; anything else was put there behind the cache's back.
+    if (typeof markup !== 'string') throw new KitError('RAMPART_ERR_CACHE_FRAGMENT', `cache.fragment: the stored entry of ${JSON.stringify(key)} is not markup; something other than fragment() wrote to the store`);
+    return raw(markup);
   }
 
   /**
