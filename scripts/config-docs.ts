@@ -23,7 +23,7 @@ upstreams:
 routes:
   - path: /                       # path prefix; host matching optional
     upstream: app
-    cache: false                  # true: the edge cache serves this route (not available yet)
+    cache: false                  # true: the edge cache serves this route (docs/cache.md)
 `;
 
 /** A plain-JSON copy of a TypeBox schema (TypeBox's own markers are symbols, which JSON drops). */

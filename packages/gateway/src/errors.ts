@@ -72,6 +72,10 @@ export const cacheFailed = (cause: unknown): RampartError =>
 export const cacheUnavailable = (): RampartError =>
   new RampartError('RAMPART_ERR_CACHE_UNAVAILABLE', 503, 'no cache store is open: no route has cache enabled, or the Redis store is not connected yet');
 
+/** The cache's Redis cannot be reached or answered badly; the message names the URL without its password. */
+export const cacheStoreError = (message: string): RampartError =>
+  new RampartError('RAMPART_ERR_CACHE_STORE', 503, message, { publicMessage: 'the cache store is unavailable' });
+
 /** A cache store setting that only shows when the gateway starts (an environment variable it names). */
 export const cacheConfig = (message: string): RampartError => new RampartError('RAMPART_ERR_CACHE_CONFIG', 0, message);
 

@@ -69,6 +69,8 @@ const UNDERSTOOD: ReadonlySet<number> = new Set([...HEURISTICALLY_CACHEABLE, 302
  */
 const KEEP_FOR_REVALIDATION_MS = 3_600_000;
 
+const STORE_WARNING_INTERVAL_MS = 30_000;
+
 const NONE: readonly StoredResponse[] = Object.freeze([]);
 
 /** A hit is answered synchronously: nothing to pause, nothing to abort. */
@@ -105,6 +107,7 @@ export class CacheLayer implements FetchOwner {
   readonly #logger: Logger;
   readonly #info = new WeakMap<StoredResponse, EntryInfo>();
   #dateSecond = 0;
+  #lastStoreWarning = -Infinity;
   #dateText = '';
 
   constructor(options: CacheLayerOptions, next: Dispatch) {
@@ -649,9 +652,19 @@ export class CacheLayer implements FetchOwner {
     this.coalescer.markUncacheable(fetch.origin.key, this.now(), status >= 500 ? HIT_FOR_MISS_ERROR_MS : HIT_FOR_MISS_MS);
   }
 
-  /** Logs a failed asynchronous store operation; a store that fails only costs hits. */
+  /**
+   * Logs a failed asynchronous store operation; a store that fails only
+   * costs hits. At most one line per 30 s: during a Redis outage every
+   * unsafe request would otherwise log one (the store logs the outage itself).
+   */
   #settle(result: unknown, what: string): void {
-    if (isPromise(result)) result.then(undefined, (err: unknown) => this.#logger.warn({ err, op: what }, 'cache store operation failed'));
+    if (!isPromise(result)) return;
+    result.then(undefined, (err: unknown) => {
+      const now = Date.now();
+      if (now - this.#lastStoreWarning < STORE_WARNING_INTERVAL_MS) return;
+      this.#lastStoreWarning = now;
+      this.#logger.warn({ err, op: what }, 'cache store operation failed (further failures within 30 s are not logged)');
+    });
   }
 
   // ---- invalidation (RFC 9111 §4.4) ----

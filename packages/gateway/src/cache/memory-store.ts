@@ -95,7 +95,8 @@ export class MemoryCacheStore implements CacheStore {
     const resource = this.#resources.get(uri);
     if (resource === undefined) return;
     const i = resource.variants.findIndex((v) => v.variant === variant);
-    if (i === -1) return;
+    // An expired variant is gone, as in the Redis store, even if not yet dropped.
+    if (i === -1 || resource.variants[i]!.removeAt <= this.#now()) return;
     const next = resource.variants.slice();
     next[i] = { ...resource.variants[i]!, ...changes };
     this.#replace(resource, next);
@@ -105,7 +106,7 @@ export class MemoryCacheStore implements CacheStore {
   purgeUri(uri: string): PurgeResult {
     const resource = this.#resources.get(uri);
     if (resource === undefined) return { purged: 0 };
-    const purged = resource.variants.length;
+    const purged = this.#live(resource.variants);
     this.#replace(resource, NONE);
     return { purged };
   }
@@ -114,7 +115,7 @@ export class MemoryCacheStore implements CacheStore {
     let purged = 0;
     for (const [uri, resource] of this.#resources) {
       if (!uri.startsWith(prefix)) continue;
-      purged += resource.variants.length;
+      purged += this.#live(resource.variants);
       this.#replace(resource, NONE);
     }
     return { purged };
@@ -128,7 +129,7 @@ export class MemoryCacheStore implements CacheStore {
       const resource = this.#resources.get(uri);
       if (resource === undefined) continue;
       const keep = resource.variants.filter((v) => !v.tags.includes(tag));
-      purged += resource.variants.length - keep.length;
+      purged += this.#live(resource.variants.filter((v) => v.tags.includes(tag)));
       this.#replace(resource, keep);
     }
     this.#tags.delete(tag);
@@ -136,7 +137,8 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   purgeAll(): PurgeResult {
-    const purged = this.#entries;
+    let purged = 0;
+    for (const resource of this.#resources.values()) purged += this.#live(resource.variants);
     this.#resources.clear();
     this.#tags.clear();
     this.#oldest = null;
@@ -158,6 +160,14 @@ export class MemoryCacheStore implements CacheStore {
   #dropExpired(resource: Resource): void {
     const now = this.#now();
     this.#replace(resource, resource.variants.filter((v) => v.removeAt > now));
+  }
+
+  /** Variants a lookup could still return: purges count these, as the Redis store does. */
+  #live(variants: readonly StoredResponse[]): number {
+    const now = this.#now();
+    let n = 0;
+    for (const v of variants) if (v.removeAt > now) n++;
+    return n;
   }
 
   /** Sets a resource's variants, keeping bytes, entries, the tag index and the LRU list right; none left removes it. */

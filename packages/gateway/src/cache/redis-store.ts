@@ -39,7 +39,7 @@
 // a Sentinel-managed primary: the scripts derive keys they were not passed,
 // which Redis Cluster forbids.
 import { Redis } from 'ioredis';
-import { RampartError } from '../errors.ts';
+import { cacheStoreError, type RampartError } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
 import type { CacheStore, CacheStoreStats, PurgeResult, StoredResponse } from './store.ts';
 
@@ -472,10 +472,10 @@ export class RedisCacheStore implements CacheStore {
     const url = parseRedisUrl(options.url);
     if (typeof options.keyPrefix !== 'string' || options.keyPrefix === '') {
       // An empty prefix would make purgeAll empty the whole database.
-      throw storeError('RedisCacheStore: keyPrefix must be a non-empty string, such as "rampart:cache:"');
+      throw cacheStoreError('RedisCacheStore: keyPrefix must be a non-empty string, such as "rampart:cache:"');
     }
     if (!Number.isSafeInteger(options.maxObjectBytes) || options.maxObjectBytes <= 0) {
-      throw storeError('RedisCacheStore: maxObjectBytes must be a positive integer');
+      throw cacheStoreError('RedisCacheStore: maxObjectBytes must be a positive integer');
     }
     this.#prefix = options.keyPrefix;
     this.#maxObjectBytes = options.maxObjectBytes;
@@ -628,12 +628,12 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async #purging<T>(what: string, run: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw storeError(`cache store: ${what} after close()`);
+    if (this.#closed) throw cacheStoreError(`cache store: ${what} after close()`);
     try {
       return await run();
     } catch (err) {
       const reason = this.#redact(err instanceof Error ? err.message : String(err));
-      throw storeError(`cache store: ${what} failed on Redis at ${this.#safeUrl}: ${reason}`);
+      throw cacheStoreError(`cache store: ${what} failed on Redis at ${this.#safeUrl}: ${reason}`);
     }
   }
 
@@ -673,7 +673,7 @@ export class RedisCacheStore implements CacheStore {
       };
       const onReady = () => finish(null);
       const timer = setTimeout(() => {
-        finish(storeError(`could not connect to the cache's Redis at ${this.#safeUrl} within ${this.#connectTimeoutMs} ms: ${this.#redact(lastError)}`));
+        finish(cacheStoreError(`could not connect to the cache's Redis at ${this.#safeUrl} within ${this.#connectTimeoutMs} ms: ${this.#redact(lastError)}`));
       }, this.#connectTimeoutMs);
       this.#client.on('ready', onReady);
       this.#client.on('error', onError);
@@ -684,7 +684,7 @@ export class RedisCacheStore implements CacheStore {
     const info = await this.#client.info('server');
     const match = /^redis_version:(\d+)\.(\d+)/m.exec(info);
     if (match !== null && Number(match[1]) < 7) {
-      throw storeError(`the cache's Redis at ${this.#safeUrl} is version ${match[1]}.${match[2]}; the Redis store needs 7.0 or newer`);
+      throw cacheStoreError(`the cache's Redis at ${this.#safeUrl} is version ${match[1]}.${match[2]}; the Redis store needs 7.0 or newer`);
     }
   }
 
@@ -803,11 +803,7 @@ function parseRedisUrl(text: string): URL {
     // reported below, without echoing a URL that may hold a password
   }
   if (url === null || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    throw storeError('RedisCacheStore: url must be a redis:// or rediss:// URL with a host');
+    throw cacheStoreError('RedisCacheStore: url must be a redis:// or rediss:// URL with a host');
   }
   return url;
-}
-
-function storeError(message: string): RampartError {
-  return new RampartError('RAMPART_ERR_CACHE_STORE', 503, message, { publicMessage: 'the cache store is unavailable' });
 }

@@ -47,7 +47,7 @@ export interface StoredResponse {
 
 /** What a purge removed. */
 export interface PurgeResult {
-  /** Stored variants removed. */
+  /** Stored variants removed that a lookup could still have returned (unexpired). */
   readonly purged: number;
 }
 
@@ -78,9 +78,14 @@ export interface CacheStore {
   put(uri: string, response: StoredResponse): void | Promise<void>;
   /**
    * Replaces the stored header fields and times of a variant after a 304
-   * (RFC 9111 §3.2, §4.3.4), keeping its body. No-op when it is gone.
+   * (RFC 9111 §3.2, §4.3.4), keeping its body. No-op when it is gone or past its removeAt.
    */
   update(uri: string, variant: string, changes: Pick<StoredResponse, 'headers' | 'requestTime' | 'responseTime' | 'removeAt' | 'tags'>): void | Promise<void>;
+  /*
+   * Purges: lookup, put and update never reject (a store that fails costs
+   * hits only), but a purge does (RAMPART_ERR_CACHE_STORE) when it cannot be
+   * recorded, since a purge that silently did nothing leaves stale content.
+   */
   /** Removes every variant under exactly this `uri` (RFC 9111 §4.4 invalidation, purge by URL). */
   purgeUri(uri: string): PurgeResult | Promise<PurgeResult>;
   /** Removes every variant whose `uri` starts with `prefix`. */
