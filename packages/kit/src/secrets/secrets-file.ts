@@ -90,7 +90,10 @@ function pause(ms: number): void {
 export function readOrCreateSecrets(file: string, names: readonly string[], generate: () => string): Record<string, string> {
   const dir = path.dirname(file);
   const next = `${file}.next`;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // 0711: others may pass through but not list it. The file itself is 0600;
+  // the folder is usually `.rampart/`, where PostgreSQL (run as `postgres`
+  // when rampart up runs as root) keeps its cluster and must enter it.
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
   const giveUp = Date.now() + GIVE_UP_MS;
   for (;;) {
     const current = read(file);
