@@ -20,7 +20,7 @@ import { NO_REQUEST_DIRECTIVES, PRAGMA_NO_CACHE, parseRequestCacheControl, pragm
 import { detailStatus, forwardStatus, hitStatus, seconds, type Forward } from './cache-status.ts';
 import type { Coalescer } from './coalescer.ts';
 import { HIT_FOR_MISS_ERROR_MS, HIT_FOR_MISS_MS } from './coalescer.ts';
-import { mergeNotModified, notModified, notModifiedHeaders } from './conditional.ts';
+import { mergeNotModified, notModified, notModifiedHeaders, notModifiedSelects } from './conditional.ts';
 import type { CacheCounters, RouteCounters } from './counters.ts';
 import { computeFreshness, currentAgeMs, hasValidators, HEURISTICALLY_CACHEABLE, type Freshness } from './freshness.ts';
 import { compileGlobs } from './glob.ts';
@@ -267,10 +267,14 @@ export class CacheLayer implements FetchOwner {
     const now = this.now();
     const age = currentAgeMs(f, now);
     const cc = req.cc;
-    const ageAllowed = cc.maxAge === undefined || age <= cc.maxAge * 1000;
-    if (age < f.lifetimeMs && !f.directives.noCache && !cc.noCache && ageAllowed && (cc.minFresh === undefined || f.lifetimeMs - age >= cc.minFresh * 1000)) {
+    // The request's limits (§5.2.1.1-3) are in whole seconds, compared with
+    // the Age and ttl the client is shown: `max-age=50` accepts `Age: 50`
+    // ("less than or equal"), `max-stale=20` a response 20 s stale.
+    const ttl = seconds(f.lifetimeMs) - seconds(age);
+    const ageAllowed = cc.maxAge === undefined || seconds(age) <= cc.maxAge;
+    if (age < f.lifetimeMs && !f.directives.noCache && !cc.noCache && ageAllowed && (cc.minFresh === undefined || ttl >= cc.minFresh)) {
       this.#counters.hit++;
-      this.#serve(req, sub, entry, info, age, hitStatus(seconds(f.lifetimeMs) - seconds(age)));
+      this.#serve(req, sub, entry, info, age, hitStatus(ttl));
       return;
     }
     const candidate: Candidate = { entry, f };
@@ -282,22 +286,22 @@ export class CacheLayer implements FetchOwner {
     }
     const staleMs = age - f.lifetimeMs;
     // §4.2.4: the client accepts staleness, and the origin did not forbid it.
-    if (cc.maxStale !== undefined && staleMs <= cc.maxStale * 1000 && !f.noStale && !f.sharedRevalidate && !cc.noCache && ageAllowed) {
+    if (cc.maxStale !== undefined && -ttl <= cc.maxStale && !f.noStale && !f.sharedRevalidate && !cc.noCache && ageAllowed) {
       this.#counters.stale++;
-      this.#serve(req, sub, entry, info, age, hitStatus(seconds(f.lifetimeMs) - seconds(age), 'max-stale'));
+      this.#serve(req, sub, entry, info, age, hitStatus(ttl, 'max-stale'));
       return;
     }
     if (cc.onlyIfCached) return this.#unavailable(req, sub);
     const swr = f.directives.staleWhileRevalidate;
-    if (swr !== undefined && staleMs <= swr * 1000 && !f.noStale && !cc.noCache && ageAllowed && cc.minFresh === undefined) {
+    if (swr !== undefined && -ttl <= swr && !f.noStale && !cc.noCache && ageAllowed && cc.minFresh === undefined) {
       this.#counters.stale++;
       this.#refreshInBackground(req, candidate);
-      this.#serve(req, sub, entry, info, age, hitStatus(seconds(f.lifetimeMs) - seconds(age), 'stale-while-revalidate'));
+      this.#serve(req, sub, entry, info, age, hitStatus(ttl, 'stale-while-revalidate'));
       return;
     }
     if (this.#staleIfDownAllows(f, staleMs) && this.#upstreamDown()) {
       this.#counters.stale++;
-      this.#serve(req, sub, entry, info, age, hitStatus(seconds(f.lifetimeMs) - seconds(age), 'stale-if-down'));
+      this.#serve(req, sub, entry, info, age, hitStatus(ttl, 'stale-if-down'));
       return;
     }
     this.#revalidate(req, sub, candidate, 'stale');
@@ -379,8 +383,9 @@ export class CacheLayer implements FetchOwner {
     let revalidating: Candidate | null = null;
     if (client.stale !== null) {
       const f = client.stale.f;
-      revalidating = hasValidators(f) ? client.stale : null;
-      request.headers = withValidators(request.headers, f.etag, f.lastModified);
+      const conditional = hasValidators(f) && !client.unconditional;
+      revalidating = conditional ? client.stale : null;
+      request.headers = conditional ? withValidators(request.headers, f.etag, f.lastModified) : withValidators(request.headers, undefined, undefined);
       request.method = 'GET';
     } else if (!asSent && !req.cc.noStore) request.method = 'GET';
     const fetch = new SharedFetch(this, req, { key, revalidating, leader: client });
@@ -454,11 +459,18 @@ export class CacheLayer implements FetchOwner {
     req.handler.onResponseEnd(controller);
   }
 
-  #serveCandidate(sub: Subscriber, candidate: Candidate, detail: string): void {
+  /**
+   * Serves the stale candidate after the request went forward and failed.
+   * Not a `hit`: RFC 9211 §2.1 keeps that for requests that were not
+   * forwarded, so it is `fwd=stale` with what came back (no fwd-status when
+   * no response did), and the negative ttl says how stale it is.
+   */
+  #serveCandidate(sub: Subscriber, candidate: Candidate, detail: string, fwdStatus: number | undefined): void {
     const info = this.#entryInfo(candidate.entry);
     const age = currentAgeMs(info.f, this.now());
     this.#counters.stale++;
-    this.#serve(sub.req, sub, candidate.entry, info, age, hitStatus(seconds(info.f.lifetimeMs) - seconds(age), detail));
+    const status = forwardStatus({ fwd: 'stale', fwdStatus, ttl: seconds(info.f.lifetimeMs) - seconds(age), collapsed: sub.collapsed, detail });
+    this.#serve(sub.req, sub, candidate.entry, info, age, status);
   }
 
   #date(now: number): string {
@@ -560,23 +572,26 @@ export class CacheLayer implements FetchOwner {
     return true;
   }
 
-  staleOnError(sub: Subscriber, error: RampartError | null): boolean {
+  staleOnError(sub: Subscriber, error: RampartError | null, status?: number): boolean {
     const candidate = sub.stale;
     if (candidate === null || sub.aborted) return false;
     const f = candidate.f;
-    const staleMs = currentAgeMs(f, this.now()) - f.lifetimeMs;
+    const age = currentAgeMs(f, this.now());
+    const staleMs = age - f.lifetimeMs;
     if (!f.noStale) {
       // RFC 5861 §4: the response's own stale-if-error, or the client's (a client cannot override s-maxage).
+      // Whole seconds, as the ttl shown: `stale-if-error=20` covers a response 20 s stale.
+      const staleSeconds = seconds(age) - seconds(f.lifetimeMs);
       const own = f.directives.staleIfError;
       const asked = sub.req.cc.staleIfError;
-      if ((own !== undefined && staleMs <= own * 1000) || (asked !== undefined && !f.sharedRevalidate && staleMs <= asked * 1000)) {
-        this.#serveCandidate(sub, candidate, 'stale-if-error');
+      if ((own !== undefined && staleSeconds <= own) || (asked !== undefined && !f.sharedRevalidate && staleSeconds <= asked)) {
+        this.#serveCandidate(sub, candidate, 'stale-if-error', status);
         return true;
       }
     }
     // No server left at all (or none took it): the operator's staleIfDown.
     if ((error?.code === 'RAMPART_ERR_NO_SERVER' || this.#upstreamDown()) && this.#staleIfDownAllows(f, staleMs)) {
-      this.#serveCandidate(sub, candidate, 'stale-if-down');
+      this.#serveCandidate(sub, candidate, 'stale-if-down', status);
       return true;
     }
     return false;
@@ -594,6 +609,17 @@ export class CacheLayer implements FetchOwner {
     const candidate = fetch.revalidating!;
     const old = candidate.entry;
     const fields = splitResponseFields(headers, this.#sticky, this.#date(fetch.responseTime));
+    if (!notModifiedSelects(candidate.f.etag, fields.stored)) {
+      // §4.3.4: the 304 confirms a representation the cache does not hold.
+      // Nothing is updated; each client asks again, without validators, and
+      // gets (and may store) the full response.
+      for (const sub of subs) {
+        sub.fetch = null;
+        sub.unconditional = true;
+        this.redispatch(sub);
+      }
+      return;
+    }
     const merged = mergeNotModified(old.headers, fields.stored);
     const probe = { status: old.status, headers: merged, requestTime: fetch.requestTime, responseTime: fetch.responseTime };
     const f = computeFreshness(probe, this.#options.heuristic);

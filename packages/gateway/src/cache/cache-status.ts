@@ -10,6 +10,8 @@ export type Forward = 'uri-miss' | 'vary-miss' | 'miss' | 'stale' | 'request' | 
 export interface StatusParts {
   readonly fwd: Forward;
   readonly fwdStatus?: number;
+  /** §2.5: freshness left, negative once stale; given when a stored response is served after going forward. */
+  readonly ttl?: number;
   readonly stored?: boolean;
   readonly collapsed?: boolean;
   readonly detail?: string;
@@ -23,6 +25,7 @@ export function hitStatus(ttlSeconds: number, detail?: string): string {
 export function forwardStatus(p: StatusParts): string {
   let out = `${CACHE_NAME}; fwd=${p.fwd}`;
   if (p.fwdStatus !== undefined) out += `; fwd-status=${p.fwdStatus}`;
+  if (p.ttl !== undefined) out += `; ttl=${p.ttl}`;
   if (p.stored === true) out += '; stored';
   if (p.collapsed === true) out += '; collapsed';
   if (p.detail !== undefined) out += `; detail=${p.detail}`;

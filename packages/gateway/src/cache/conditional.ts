@@ -64,6 +64,29 @@ export function notModified(conds: ClientConditionals, f: Pick<Freshness, 'etag'
   return modified <= since;
 }
 
+/**
+ * Whether a 304 received for a revalidation identifies the stored response
+ * whose ETag is `stored` (§4.3.4). A strong ETag in the 304 selects only a
+ * stored response with the same strong ETag, a weak one any that matches it
+ * weakly; a 304 with an ETag that matches nothing stored MUST NOT update it.
+ * A 304 without an ETag is taken as confirming what the cache asked about
+ * (the stricter §4.3.4 reading would refuse every such 304 from an origin
+ * that omits validators there, which origins commonly do).
+ */
+export function notModifiedSelects(stored: string | undefined, incoming: HeaderList): boolean {
+  let etag: string | undefined;
+  for (let i = 0; i < incoming.length; i += 2) {
+    if (incoming[i] === 'etag') {
+      etag = incoming[i + 1]!.trim();
+      break;
+    }
+  }
+  if (etag === undefined) return true;
+  if (stored === undefined) return false;
+  if (etag.startsWith('W/')) return opaque(etag) === opaque(stored);
+  return !stored.trim().startsWith('W/') && etag === stored.trim();
+}
+
 /** RFC 9110 §15.4.5: what a 304 carries, of the fields the 200 would have had. */
 const NOT_MODIFIED_FIELDS: ReadonlySet<string> = new Set(['cache-control', 'content-location', 'date', 'etag', 'expires', 'last-modified', 'vary']);
 

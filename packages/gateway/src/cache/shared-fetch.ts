@@ -63,8 +63,12 @@ export interface FetchOwner {
    * it completely (its own conditional matched: 304).
    */
   startStream(sub: Subscriber, fetch: SharedFetch, status: number, reason: string, fields: ResponseFields, plan: StorePlan | null, notStored: string | undefined): boolean;
-  /** Answers `sub` with its stale candidate after an upstream failure when a rule allows it; false otherwise. */
-  staleOnError(sub: Subscriber, error: RampartError | null): boolean;
+  /**
+   * Answers `sub` with its stale candidate after an upstream failure when a
+   * rule allows it; false otherwise. `status`: the error response's status,
+   * when the failure was one (5xx) rather than no response at all.
+   */
+  staleOnError(sub: Subscriber, error: RampartError | null, status?: number): boolean;
   /** The error `sub` is answered with when the upstream failed before its head and no stale response was allowed. */
   errorFor(sub: Subscriber, error: RampartError): RampartError;
   /** The upstream confirmed the candidate (304): refresh it and answer these clients. */
@@ -87,6 +91,8 @@ export class Subscriber implements ResponseController {
   stale: Candidate | null = null;
   fwd: Forward = 'uri-miss';
   collapsed = false;
+  /** Its revalidation got a 304 that matched nothing stored (§4.3.4): the next request goes without validators. */
+  unconditional = false;
   fetch: SharedFetch | null = null;
   paused = false;
   /** Its response has begun (or it was answered otherwise). */
@@ -255,7 +261,7 @@ export class SharedFetch implements ResponseHandler {
     const keep: Subscriber[] = [];
     for (const sub of subs) {
       if (sub.aborted) continue;
-      if (sub.stale !== null && isErrorStatus(status) && owner.staleOnError(sub, null)) {
+      if (sub.stale !== null && isErrorStatus(status) && owner.staleOnError(sub, null, status)) {
         sub.fetch = null;
         continue;
       }
