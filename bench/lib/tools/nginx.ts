@@ -54,6 +54,14 @@ export async function startNginx(
 }
 
 /** The `upstream` block and the `location` of the nginx tool, per setup; `cacheDir` for `cache`. */
+
+/** Keep-alive HTTP/1.1 to the backend pool, as every nginx setup here proxies. */
+const PROXY_TO_BACKEND = `proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffer_size 8k;
+      proxy_buffers 16 8k;`;
+
 export function nginxProxy(backendPort: number, setup: Setup, cacheDir: string): { httpExtra: string; server: string } {
   const upstream = `upstream backend {
     server 127.0.0.1:${backendPort};
@@ -67,11 +75,7 @@ export function nginxProxy(backendPort: number, setup: Setup, cacheDir: string):
       return {
         httpExtra: upstream,
         server: `location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffer_size 8k;
-      proxy_buffers 16 8k;
+      ${PROXY_TO_BACKEND}
       proxy_max_temp_file_size 0;
     }`,
       };
@@ -87,11 +91,7 @@ export function nginxProxy(backendPort: number, setup: Setup, cacheDir: string):
         httpExtra: `${upstream}
   proxy_cache_path ${cacheDir} levels=1:2 keys_zone=bench:10m max_size=64m inactive=1h use_temp_path=off;`,
         server: `location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffer_size 8k;
-      proxy_buffers 16 8k;
+      ${PROXY_TO_BACKEND}
       proxy_cache bench;
       proxy_cache_lock on;
       add_header X-Cache-Status $upstream_cache_status;
