@@ -1,4 +1,4 @@
-// Request coalescing (issue 5, section 4): 200 clients ask a cache for one
+// Request coalescing: 200 clients ask a cache for one
 // key it has never seen, all at once, while the origin takes 200 ms to answer
 // and counts what reaches it. A cache that coalesces sends one request
 // upstream and answers the other 199 from it; one that does not sends 200.

@@ -1,7 +1,7 @@
 // The flights front page (the departures board, GET / anonymous) behind
 // rampart, once through a route with `cache: true` and once with
 // `cache: false`, at the same concurrency: how many more users one server
-// holds with the edge cache (issue 5, section 4). One flights instance on an
+// holds with the edge cache. One flights instance on an
 // embedded PostgreSQL seeded as `npm start` seeds it (100,000 flights), two
 // gateways in front of that one instance; the app, the database and the
 // gateways share the servers' core, wrk has the other. Interleaved

@@ -30,7 +30,7 @@ export const scenarios: readonly Scenario[] = [
     quickConnections: [],
     tools: ['nginx', 'rampart', 'rampart-rr3', 'rampart-p2c3', 'rampart-hash3'],
   },
-  // Edge-cache hits (issue 5, section 4): the backend marks everything under
+  // Edge-cache hits: the backend marks everything under
   // /cache/ `Cache-Control: public, max-age=3600` (with nginx's ETag), each
   // cache is primed before it is measured, and a run in which requests reach
   // the backend fails instead of being reported.
