@@ -326,41 +326,33 @@ export class CacheLayer implements FetchOwner {
     // The client's own conditional or range request goes upstream as it is,
     // and its 304 or 206 comes back unchanged; neither is stored.
     const asSent = facts.ifNoneMatch !== undefined || facts.ifModifiedSince !== undefined || facts.range !== undefined;
-    const shareable = !asSent && this.#shareable(req);
-    if (shareable && !this.coalescer.isUncacheable(req.key, this.now())) {
-      const inflight = this.coalescer.get(req.key);
-      if (inflight !== undefined) {
-        client.collapsed = true;
-        if (inflight.join(client)) {
-          this.#counters.collapsed++;
-          return;
-        }
-        client.collapsed = false;
-      }
-      this.#fetch(client, req.key, asSent);
-      return;
-    }
-    this.#fetch(client, null, asSent);
+    const shareable = !asSent && this.#shareable(req) && !this.coalescer.isUncacheable(req.key, this.now());
+    this.#joinOrFetch(client, req, shareable, asSent);
   }
 
   #revalidate(req: CacheRequest, sub: Subscriber | null, candidate: Candidate, fwd: Forward): void {
     const client = sub ?? this.#subscribe(req);
     client.fwd = fwd;
     client.stale = candidate;
-    if (this.#shareable(req)) {
-      const inflight = this.coalescer.get(req.key);
-      if (inflight !== undefined) {
-        client.collapsed = true;
-        if (inflight.join(client)) {
-          this.#counters.collapsed++;
-          return;
-        }
-        client.collapsed = false;
-      }
-      this.#fetch(client, req.key, false);
+    this.#joinOrFetch(client, req, this.#shareable(req), false);
+  }
+
+  /** Joins the key's fetch in flight (coalescing) when it may be shared and still takes joiners; else starts one. */
+  #joinOrFetch(client: Subscriber, req: CacheRequest, shareable: boolean, asSent: boolean): void {
+    if (!shareable) {
+      this.#fetch(client, null, asSent);
       return;
     }
-    this.#fetch(client, null, false);
+    const inflight = this.coalescer.get(req.key);
+    if (inflight !== undefined) {
+      client.collapsed = true;
+      if (inflight.join(client)) {
+        this.#counters.collapsed++;
+        return;
+      }
+      client.collapsed = false;
+    }
+    this.#fetch(client, req.key, asSent);
   }
 
   /** A Subscriber for a request answered from a fetch; its handler learns of its controller now. */

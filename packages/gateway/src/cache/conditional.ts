@@ -13,7 +13,9 @@ function opaque(tag: string): string {
 
 /**
  * Members of an If-None-Match list. Entity-tags may hold commas inside their
- * quotes, so the list is split on commas outside quotes only.
+ * quotes, so the list is split on commas outside quotes only. Not vary.ts's
+ * splitList: an entity-tag is not a quoted-string (RFC 9110 §8.8.3, etagc),
+ * so a backslash in it is a plain character, not an escape.
  */
 function etagList(value: string): string[] {
   const out: string[] = [];
