@@ -2,7 +2,9 @@
 // member (`rampart`) after any the upstream sent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, cacheable } from './harness.ts';
+import { setup, cacheable, gatewayYaml, request } from './harness.ts';
+import { startGateway } from '../helpers/gateway.ts';
+import { freePort } from '../helpers/cli.ts';
 
 test('miss, hit, method and bypass each say what happened', async (t) => {
   const c = await setup((req, res) => {
@@ -50,4 +52,26 @@ test('routes without cache get no Cache-Status', async (t) => {
   const c = await setup((_req, res) => cacheable(res, 'x'), { cache: false });
   t.after(() => c.close());
   assert.equal((await c.get('/')).headers['cache-status'], undefined);
+});
+
+test('the gateway\'s own error responses on a cached route carry Cache-Status too: a miss, coalesced misses, a bypass, a method', async (t) => {
+  // Nothing listens on the server's port: every forward fails (502, or 503
+  // once passive health takes the server out).
+  const gw = await startGateway(gatewayYaml([`http://127.0.0.1:${await freePort()}`]));
+  t.after(() => gw.close());
+  const failed = (r: { status: number }) => r.status === 502 || r.status === 503;
+  const miss = await request(gw.port, '/gone');
+  assert.ok(failed(miss), String(miss.status));
+  assert.equal(miss.cacheStatus, 'rampart; fwd=uri-miss');
+  const both = await Promise.all([request(gw.port, '/both'), request(gw.port, '/both')]);
+  for (const r of both) {
+    assert.ok(failed(r), String(r.status));
+    assert.match(r.cacheStatus, /^rampart; fwd=uri-miss(; collapsed)?$/);
+  }
+  const bypass = await request(gw.port, '/x', { cookie: 'sid=1' });
+  assert.ok(failed(bypass));
+  assert.equal(bypass.cacheStatus, 'rampart; fwd=bypass; detail=cookie');
+  const post = await request(gw.port, '/x', {}, 'POST');
+  assert.ok(failed(post));
+  assert.equal(post.cacheStatus, 'rampart; fwd=method');
 });

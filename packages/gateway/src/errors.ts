@@ -1,6 +1,9 @@
 // Every error the gateway creates comes from this file, with a stable code
 // (RAMPART_ERR_*) that logs, metrics and tests can key on, and a message that
 // says what to do. Modelled on undici's UND_ERR_* and Fastify's FST_ERR_*.
+import type { HeaderList } from './middleware/types.ts';
+
+const NO_HEADERS: HeaderList = Object.freeze([]) as unknown as HeaderList;
 
 export class RampartError extends Error {
   readonly code: string;
@@ -8,6 +11,13 @@ export class RampartError extends Error {
   readonly status: number;
   /** What the client is told: the cause, without internal addresses. */
   readonly publicMessage: string;
+  /**
+   * Fields added to the error response the gateway writes for this error:
+   * a middleware that sees the error on its way to the client (the edge
+   * cache's Cache-Status) says its part without answering in its place, so
+   * the access log keeps the error's code.
+   */
+  readonly responseHeaders: HeaderList = NO_HEADERS;
 
   constructor(code: string, status: number, message: string, options?: ErrorOptions & { publicMessage?: string }) {
     super(message, options);
@@ -15,6 +25,13 @@ export class RampartError extends Error {
     this.code = code;
     this.status = status;
     this.publicMessage = options?.publicMessage ?? message;
+  }
+
+  /** This error, for one client, with `headers` added to its response (a copy: errors may be shared by coalesced requests). */
+  withResponseHeaders(headers: HeaderList): RampartError {
+    const copy = Object.create(Object.getPrototypeOf(this) as object, Object.getOwnPropertyDescriptors(this)) as RampartError;
+    Object.defineProperty(copy, 'responseHeaders', { value: [...this.responseHeaders, ...headers], enumerable: true });
+    return copy;
   }
 }
 

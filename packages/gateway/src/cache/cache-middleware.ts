@@ -779,7 +779,8 @@ class PassHandler implements ResponseHandler {
   }
 
   onResponseError(c: ResponseController, error: RampartError): void {
-    this.#inner.onResponseError(c, error);
+    // The gateway's own error response (502, 503, 504) is a response of this route too.
+    this.#inner.onResponseError(c, error.withResponseHeaders(['cache-status', forwardStatus({ fwd: this.#fwd, detail: this.#detail })]));
   }
 
   onUpgrade(c: ResponseController, status: number, headers: HeaderList, socket: Duplex, head: Buffer): void {

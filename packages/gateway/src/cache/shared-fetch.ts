@@ -9,7 +9,7 @@ import type { RampartError } from '../errors.ts';
 import { clientAborted, upstreamBadResponse } from '../errors.ts';
 import type { Dispatch, HeaderList, ResponseController, ResponseHandler } from '../middleware/types.ts';
 import type { RequestDirectives } from './cache-control.ts';
-import type { Forward } from './cache-status.ts';
+import { forwardStatus, type Forward } from './cache-status.ts';
 import type { Coalescer } from './coalescer.ts';
 import type { Freshness } from './freshness.ts';
 import type { RequestFacts } from './request-facts.ts';
@@ -332,7 +332,9 @@ export class SharedFetch implements ResponseHandler {
       if (sub.aborted) continue;
       sub.fetch = null;
       if (before && sub.stale !== null && this.#owner.staleOnError(sub, error)) continue;
-      sub.req.handler.onResponseError(sub, before ? this.#owner.errorFor(sub, error) : error);
+      // Before any byte reached the client the gateway writes an error
+      // response, which carries Cache-Status like every other of this route.
+      sub.req.handler.onResponseError(sub, before ? this.#owner.errorFor(sub, error).withResponseHeaders(['cache-status', forwardStatus({ fwd: sub.fwd, collapsed: sub.collapsed })]) : error);
     }
   }
 

@@ -329,7 +329,9 @@ export class Http1Connection implements ResponseHandler {
     record.error = error;
     const text = `${error.status} ${STATUS_TEXT[error.status] ?? 'Error'}: ${error.publicMessage}\n`;
     const body = Buffer.from(text);
-    this.onResponseStart(NO_CONTROLLER, error.status, ['content-type', 'text/plain; charset=utf-8', 'x-content-type-options', 'nosniff', 'content-length', String(body.length)], '');
+    const headers = ['content-type', 'text/plain; charset=utf-8', 'x-content-type-options', 'nosniff', 'content-length', String(body.length)];
+    if (error.responseHeaders.length > 0) headers.push(...error.responseHeaders);
+    this.onResponseStart(NO_CONTROLLER, error.status, headers, '');
     // No upstream answered: the log's upstreamMs stays empty.
     record.headersAt = 0;
     this.onResponseData(NO_CONTROLLER, body);
