@@ -3,50 +3,19 @@
 // reaches both. (Coalescing and in-flight fetches stay per gateway.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from '@rampart/data/testing';
 import { escapeGlob } from '../../packages/gateway/src/cache/redis-store.ts';
 import { startGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { admin, request } from './harness.ts';
 
 const PREFIX = 'shared-test:';
 const HOST = 'shop.example';
 
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
-
-function get(port: number, target: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: target, headers: { host: HOST }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function post(url: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A GET with the shop's Host, as a client of either gateway sends it. */
+const get = (port: number, target: string) => request(port, target, { host: HOST });
 
 const redis = await startTestRedis();
 
@@ -118,9 +87,9 @@ routes:
     await get(a.port, '/item?id=2');
     await storedInRedis('/item?id=2');
     assert.match(String((await get(b.port, '/item?id=2')).headers['cache-status']), /^rampart; hit/);
-    const purge = await post(`${a.adminUrl}/cache/purge?url=${encodeURIComponent(`http://${HOST}/item?id=2`)}`);
-    assert.equal(purge.status, 200, purge.body);
-    assert.deepEqual(JSON.parse(purge.body), { purged: 1 });
+    const purge = await admin(a, `/cache/purge?url=${encodeURIComponent(`http://${HOST}/item?id=2`)}`);
+    assert.equal(purge.status, 200, purge.text);
+    assert.deepEqual(purge.json, { purged: 1 });
     const afterPurge = await get(b.port, '/item?id=2');
     assert.match(String(afterPurge.headers['cache-status']), /^rampart; fwd=uri-miss/);
     assert.equal(afterPurge.body, '/item?id=2 #2');
@@ -131,9 +100,9 @@ routes:
     await get(b.port, '/item?id=3');
     await storedInRedis('/item?id=3');
     assert.match(String((await get(a.port, '/item?id=3')).headers['cache-status']), /^rampart; hit/);
-    const purge = await post(`${b.adminUrl}/cache/purge?tag=catalogue`);
-    assert.equal(purge.status, 200, purge.body);
-    assert.ok((JSON.parse(purge.body) as { purged: number }).purged >= 1, purge.body);
+    const purge = await admin(b, '/cache/purge?tag=catalogue');
+    assert.equal(purge.status, 200, purge.text);
+    assert.ok((purge.json as { purged: number }).purged >= 1, purge.text);
     assert.equal((await get(a.port, '/item?id=3')).body, '/item?id=3 #2');
   });
 });

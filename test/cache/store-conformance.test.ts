@@ -9,6 +9,7 @@ import { startTestRedis } from '@rampart/data/testing';
 import type { CacheStore, StoredResponse } from '../../packages/gateway/src/cache/store.ts';
 import { RedisCacheStore } from '../../packages/gateway/src/cache/redis-store.ts';
 import { MemoryCacheStore } from '../../packages/gateway/src/cache/memory-store.ts';
+import { HOUR, seeded, storedResponse } from './store-fixtures.ts';
 
 const redis = await startTestRedis();
 after(async () => {
@@ -47,24 +48,8 @@ const implementations: Implementation[] = [
   },
 ];
 
-const HOUR = 3_600_000;
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
-function response(variant: string, overrides: Partial<StoredResponse> = {}): StoredResponse {
-  return {
-    status: 200,
-    reason: 'OK',
-    headers: ['content-type', 'text/plain', 'etag', `"${variant}"`],
-    body: Buffer.from(`body of ${variant}`),
-    requestTime: Date.now() - 20,
-    responseTime: Date.now() - 10,
-    variant,
-    vary: [],
-    tags: [],
-    removeAt: Date.now() + HOUR,
-    ...overrides,
-  };
-}
 
 /** What a lookup says, in a form assert.deepEqual compares well. */
 async function variantsOf(store: CacheStore, uri: string): Promise<string[]> {
@@ -76,7 +61,7 @@ for (const impl of implementations) {
     test('put then lookup returns the response as stored: every byte value of the body, latin1 header values, times, vary, tags', async (t) => {
       const store = await impl.make(t);
       const body = Buffer.concat([ALL_BYTES, Buffer.alloc(100_000, 0xff), ALL_BYTES.toReversed()]);
-      const stored = response('accept-encoding=gzip', {
+      const stored = storedResponse('accept-encoding=gzip', {
         status: 203,
         reason: 'Non-Authoritative Information',
         headers: ['x-latin1', 'caf\u00e9 \u00a0\u00ff\u0080', 'cache-control', 'max-age=60', 'x-empty', ''],
@@ -99,7 +84,7 @@ for (const impl of implementations) {
     test('an empty body, an empty variant string and odd characters in uris round-trip', async (t) => {
       const store = await impl.make(t);
       const uris = ['*/', 'example.com/sp ace?q=\u00e9&z', 'example.com/\u65e5\u672c', 'example.com/nul\u0000byte\r\n'];
-      for (const uri of uris) await store.put(uri, response('', { body: Buffer.alloc(0) }));
+      for (const uri of uris) await store.put(uri, storedResponse('', { body: Buffer.alloc(0) }));
       for (const uri of uris) {
         const found = await store.lookup(uri);
         assert.equal(found.length, 1, uri);
@@ -112,10 +97,10 @@ for (const impl of implementations) {
 
     test('variants of one uri coexist; a put with the same variant string replaces only that one', async (t) => {
       const store = await impl.make(t);
-      await store.put('a.com/v', response('lang=en', { body: Buffer.from('en-1') }));
-      await store.put('a.com/v', response('lang=fr', { body: Buffer.from('fr-1') }));
+      await store.put('a.com/v', storedResponse('lang=en', { body: Buffer.from('en-1') }));
+      await store.put('a.com/v', storedResponse('lang=fr', { body: Buffer.from('fr-1') }));
       assert.deepEqual(await variantsOf(store, 'a.com/v'), ['lang=fr=fr-1', 'lang=en=en-1']);
-      await store.put('a.com/v', response('lang=en', { body: Buffer.from('en-2'), status: 201 }));
+      await store.put('a.com/v', storedResponse('lang=en', { body: Buffer.from('en-2'), status: 201 }));
       const found = await store.lookup('a.com/v');
       assert.deepEqual(found.map((r) => `${r.variant}=${r.body.toString()}`), ['lang=en=en-2', 'lang=fr=fr-1']);
       assert.equal(found[0]!.status, 201);
@@ -123,21 +108,21 @@ for (const impl of implementations) {
 
     test('lookup lists variants most recently stored first', async (t) => {
       const store = await impl.make(t);
-      for (const v of ['a', 'b', 'c']) await store.put('a.com/order', response(v, { body: Buffer.from(v) }));
+      for (const v of ['a', 'b', 'c']) await store.put('a.com/order', storedResponse(v, { body: Buffer.from(v) }));
       assert.deepEqual(await variantsOf(store, 'a.com/order'), ['c=c', 'b=b', 'a=a']);
-      await store.put('a.com/order', response('a', { body: Buffer.from('a2') }));
+      await store.put('a.com/order', storedResponse('a', { body: Buffer.from('a2') }));
       assert.deepEqual(await variantsOf(store, 'a.com/order'), ['a=a2', 'c=c', 'b=b']);
     });
 
     test('a variant whose removeAt has passed is never returned', async (t) => {
       const store = await impl.make(t);
-      await store.put('a.com/exp', response('gone', { removeAt: Date.now() - 1 }));
+      await store.put('a.com/exp', storedResponse('gone', { removeAt: Date.now() - 1 }));
       assert.deepEqual(await store.lookup('a.com/exp'), []);
-      await store.put('a.com/exp', response('live'));
-      await store.put('a.com/exp', response('old', { removeAt: Date.now() - HOUR }));
+      await store.put('a.com/exp', storedResponse('live'));
+      await store.put('a.com/exp', storedResponse('old', { removeAt: Date.now() - HOUR }));
       assert.deepEqual((await store.lookup('a.com/exp')).map((r) => r.variant), ['live']);
       // A put replaces its variant even when the new response is already expired.
-      await store.put('a.com/exp', response('live', { removeAt: Date.now() - 1 }));
+      await store.put('a.com/exp', storedResponse('live', { removeAt: Date.now() - 1 }));
       assert.deepEqual(await store.lookup('a.com/exp'), []);
       assert.deepEqual(await store.purgeUri('a.com/exp'), { purged: 0 }, 'nothing living was left to purge');
     });
@@ -145,8 +130,8 @@ for (const impl of implementations) {
     test("variants expire by the store's clock: nothing is returned from removeAt on", async (t) => {
       let now = 1_900_000_000_000;
       const store = await impl.make(t, () => now);
-      await store.put('a.com/clock', response('short', { removeAt: now + 1000 }));
-      await store.put('a.com/clock', response('long', { removeAt: now + 5000 }));
+      await store.put('a.com/clock', storedResponse('short', { removeAt: now + 1000 }));
+      await store.put('a.com/clock', storedResponse('long', { removeAt: now + 5000 }));
       assert.deepEqual((await store.lookup('a.com/clock')).map((r) => r.variant), ['long', 'short']);
       now += 999;
       assert.equal((await store.lookup('a.com/clock')).length, 2);
@@ -154,27 +139,27 @@ for (const impl of implementations) {
       assert.deepEqual((await store.lookup('a.com/clock')).map((r) => r.variant), ['long']);
       now += 4000;
       assert.deepEqual(await store.lookup('a.com/clock'), []);
-      await store.put('a.com/clock', response('again', { removeAt: now + 1 }));
+      await store.put('a.com/clock', storedResponse('again', { removeAt: now + 1 }));
       assert.deepEqual((await store.lookup('a.com/clock')).map((r) => r.variant), ['again'], 'the uri is usable again');
     });
 
     test('a body larger than maxObjectBytes is not stored, and the older copy of its variant goes', async (t) => {
       const store = await impl.make(t);
-      await store.put('a.com/big', response('v', { body: Buffer.alloc(MAX_OBJECT_BYTES + 1) }));
+      await store.put('a.com/big', storedResponse('v', { body: Buffer.alloc(MAX_OBJECT_BYTES + 1) }));
       assert.deepEqual(await store.lookup('a.com/big'), []);
-      await store.put('a.com/big', response('v', { body: Buffer.alloc(MAX_OBJECT_BYTES) }));
-      await store.put('a.com/big', response('w'));
+      await store.put('a.com/big', storedResponse('v', { body: Buffer.alloc(MAX_OBJECT_BYTES) }));
+      await store.put('a.com/big', storedResponse('w'));
       assert.equal((await store.lookup('a.com/big')).find((r) => r.variant === 'v')?.body.length, MAX_OBJECT_BYTES);
-      await store.put('a.com/big', response('v', { body: Buffer.alloc(MAX_OBJECT_BYTES + 1) }));
+      await store.put('a.com/big', storedResponse('v', { body: Buffer.alloc(MAX_OBJECT_BYTES + 1) }));
       assert.deepEqual((await store.lookup('a.com/big')).map((r) => r.variant), ['w'], 'a lookup never finds what a newer response superseded');
     });
 
     test('update replaces headers, times, removeAt and tags of one variant and keeps its body', async (t) => {
       const store = await impl.make(t);
       const body = Buffer.concat([ALL_BYTES, ALL_BYTES]);
-      const before = response('v1', { body, tags: ['old'], vary: ['accept'], status: 200, reason: 'Fine' });
+      const before = storedResponse('v1', { body, tags: ['old'], vary: ['accept'], status: 200, reason: 'Fine' });
       await store.put('a.com/u', before);
-      await store.put('a.com/u', response('v2', { tags: ['old'] }));
+      await store.put('a.com/u', storedResponse('v2', { tags: ['old'] }));
       const changes = { headers: ['etag', '"v1"', 'x-revalidated', 'yes'], requestTime: 1_800_000_000_000, responseTime: 1_800_000_000_050, removeAt: Date.now() + 2 * HOUR, tags: ['new'] };
       await store.update('a.com/u', 'v1', changes);
       const found = (await store.lookup('a.com/u')).find((r) => r.variant === 'v1');
@@ -192,7 +177,7 @@ for (const impl of implementations) {
       const changes = { headers: ['etag', '"x"'], requestTime: 1, responseTime: 2, removeAt: Date.now() + HOUR, tags: [] };
       await store.update('a.com/none', 'v1', changes);
       assert.deepEqual(await store.lookup('a.com/none'), []);
-      await store.put('a.com/some', response('v1'));
+      await store.put('a.com/some', storedResponse('v1'));
       await store.update('a.com/some', 'v2', changes);
       assert.deepEqual((await store.lookup('a.com/some')).map((r) => r.variant), ['v1']);
       await store.update('a.com/some', 'v1', { ...changes, removeAt: Date.now() - 1 });
@@ -205,8 +190,8 @@ for (const impl of implementations) {
       const store = await impl.make(t);
       const uris = ['a.com/x', 'a.com/x?y', 'a.com/x?y=1', 'a.com/xy', 'a.com/x/z', 'b.com/x'];
       for (const uri of uris) {
-        await store.put(uri, response('v1'));
-        await store.put(uri, response('v2'));
+        await store.put(uri, storedResponse('v1'));
+        await store.put(uri, storedResponse('v2'));
       }
       assert.deepEqual(await store.purgeUri('a.com/x?y'), { purged: 2 });
       assert.deepEqual(await store.lookup('a.com/x?y'), []);
@@ -220,7 +205,7 @@ for (const impl of implementations) {
     test('purgePrefix matches the prefix literally, glob metacharacters (* ? [ ] \\) included', async (t) => {
       const store = await impl.make(t);
       const uris = ['a.com/p*q', 'a.com/p?q', 'a.com/p[ab]', 'a.com/p\\x', 'a.com/pzq', 'a.com/pa', 'a.com/pb', 'a.com/q', 'b.com/p*q'];
-      for (const uri of uris) await store.put(uri, response('v'));
+      for (const uri of uris) await store.put(uri, storedResponse('v'));
       const alive = async () => {
         const out: string[] = [];
         for (const uri of uris) if ((await store.lookup(uri)).length > 0) out.push(uri);
@@ -238,9 +223,9 @@ for (const impl of implementations) {
 
     test('purgePrefix counts every variant and takes the query string as part of the uri', async (t) => {
       const store = await impl.make(t);
-      for (const v of ['1', '2', '3']) await store.put('shop.com/cart?id=7', response(v));
-      await store.put('shop.com/cart', response('1'));
-      await store.put('shop.com/cart?id=70', response('1'));
+      for (const v of ['1', '2', '3']) await store.put('shop.com/cart?id=7', storedResponse(v));
+      await store.put('shop.com/cart', storedResponse('1'));
+      await store.put('shop.com/cart?id=70', storedResponse('1'));
       assert.deepEqual(await store.purgePrefix('shop.com/cart?id=7'), { purged: 4 });
       assert.equal((await store.lookup('shop.com/cart')).length, 1);
       assert.deepEqual(await store.purgePrefix(''), { purged: 1 }, 'the empty prefix matches everything');
@@ -248,11 +233,11 @@ for (const impl of implementations) {
 
     test('purgeTag removes the variants carrying the tag across uris and leaves the others', async (t) => {
       const store = await impl.make(t);
-      await store.put('a.com/1', response('en', { tags: ['product-9', 'list'] }));
-      await store.put('a.com/1', response('fr', { tags: ['list'] }));
-      await store.put('b.com/2', response('v', { tags: ['product-9'] }));
-      await store.put('b.com/3', response('v', { tags: ['product-*'] }));
-      await store.put('b.com/4', response('v', { tags: [] }));
+      await store.put('a.com/1', storedResponse('en', { tags: ['product-9', 'list'] }));
+      await store.put('a.com/1', storedResponse('fr', { tags: ['list'] }));
+      await store.put('b.com/2', storedResponse('v', { tags: ['product-9'] }));
+      await store.put('b.com/3', storedResponse('v', { tags: ['product-*'] }));
+      await store.put('b.com/4', storedResponse('v', { tags: [] }));
       assert.deepEqual(await store.purgeTag('product-9'), { purged: 2 });
       assert.deepEqual((await store.lookup('a.com/1')).map((r) => r.variant), ['fr']);
       assert.deepEqual(await store.lookup('b.com/2'), []);
@@ -266,23 +251,23 @@ for (const impl of implementations) {
 
     test('a tag stays with the variant that carries it: replacing the variant without the tag takes it out of the purge', async (t) => {
       const store = await impl.make(t);
-      await store.put('a.com/r', response('v', { tags: ['t'] }));
-      await store.put('a.com/r', response('v', { tags: [] }));
+      await store.put('a.com/r', storedResponse('v', { tags: ['t'] }));
+      await store.put('a.com/r', storedResponse('v', { tags: [] }));
       assert.deepEqual(await store.purgeTag('t'), { purged: 0 });
       assert.equal((await store.lookup('a.com/r')).length, 1);
     });
 
     test('purgeAll removes everything and counts the variants', async (t) => {
       const store = await impl.make(t);
-      await store.put('a.com/1', response('x', { tags: ['t'] }));
-      await store.put('a.com/1', response('y'));
-      await store.put('b.com/2', response('x'));
-      await store.put('b.com/3', response('x', { removeAt: Date.now() - 1 }));
+      await store.put('a.com/1', storedResponse('x', { tags: ['t'] }));
+      await store.put('a.com/1', storedResponse('y'));
+      await store.put('b.com/2', storedResponse('x'));
+      await store.put('b.com/3', storedResponse('x', { removeAt: Date.now() - 1 }));
       assert.deepEqual(await store.purgeAll(), { purged: 3 });
       for (const uri of ['a.com/1', 'b.com/2', 'b.com/3']) assert.deepEqual(await store.lookup(uri), []);
       assert.deepEqual(await store.purgeTag('t'), { purged: 0 });
       assert.deepEqual(await store.purgeAll(), { purged: 0 });
-      await store.put('a.com/1', response('z'));
+      await store.put('a.com/1', storedResponse('z'));
       assert.deepEqual(await variantsOf(store, 'a.com/1'), ['z=body of z'], 'the store works after purgeAll');
     });
 
@@ -307,7 +292,7 @@ for (const impl of implementations) {
         const roll = random();
         const uri = pick(uris);
         if (roll < 0.6) {
-          const r = response(pick(variants), { body: Buffer.from(`op${i}`), tags: tags.filter(() => random() < 0.3) });
+          const r = storedResponse(pick(variants), { body: Buffer.from(`op${i}`), tags: tags.filter(() => random() < 0.3) });
           ops.push({ run: () => store.put(uri, r), expected: model.put(uri, r) });
         } else if (roll < 0.7) {
           const variant = pick(variants);
@@ -348,9 +333,9 @@ describe('redis cache store: purgeAll and the key prefix', { skip: redis ? false
     t.after(() => neighbour.close());
     await raw.set('g1xx:', 'unrelated');
     await raw.set('g[1]*?', 'almost the prefix');
-    await store.put('a.com/1', response('v', { tags: ['t'] }));
-    await store.put('a.com/2', response('v'));
-    await neighbour.put('a.com/1', response('v', { tags: ['t'] }));
+    await store.put('a.com/1', storedResponse('v', { tags: ['t'] }));
+    await store.put('a.com/2', storedResponse('v'));
+    await neighbour.put('a.com/1', storedResponse('v', { tags: ['t'] }));
     await raw.set('g[1]*?\\:foreign', 'a key under the prefix that the store did not write');
     assert.deepEqual(await store.purgeAll(), { purged: 2 });
     assert.deepEqual(await store.lookup('a.com/1'), []);
@@ -403,15 +388,4 @@ class Model {
   lookup(uri: string): unknown[] {
     return (this.#uris.get(uri) ?? []).map((r) => [r.variant, r.body.toString(), r.headers, r.tags]);
   }
-}
-
-/** mulberry32: the same sequence of operations on every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

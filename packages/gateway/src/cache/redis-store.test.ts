@@ -18,8 +18,8 @@ import { startTestRedis } from '@rampart/data/testing';
 import { createLogger } from '../observability/log.ts';
 import { RampartError } from '../errors.ts';
 import { RedisCacheStore, escapeGlob, type RedisCacheStoreOptions } from './redis-store.ts';
-import type { StoredResponse } from './store.ts';
 import { waitFor } from '../../../../test/helpers/wait.ts';
+import { HOUR, seeded, storedResponse } from '../../../../test/cache/store-fixtures.ts';
 
 const redis = await startTestRedis();
 const raw = redis ? new Redis(redis.url) : null;
@@ -29,25 +29,9 @@ after(async () => {
 });
 const skip = redis ? false : 'redis-server is not installed';
 
-const HOUR = 3_600_000;
 let prefixes = 0;
 const nextPrefix = () => `rs${++prefixes}:`;
 
-function response(variant: string, overrides: Partial<StoredResponse> = {}): StoredResponse {
-  return {
-    status: 200,
-    reason: 'OK',
-    headers: ['content-type', 'text/plain'],
-    body: Buffer.from(`body of ${variant}`),
-    requestTime: Date.now() - 20,
-    responseTime: Date.now() - 10,
-    variant,
-    vary: [],
-    tags: [],
-    removeAt: Date.now() + HOUR,
-    ...overrides,
-  };
-}
 
 interface CapturedLogs {
   readonly lines: Record<string, unknown>[];
@@ -139,24 +123,13 @@ async function checkConsistent(client: Redis, prefix: string): Promise<Map<strin
   return uris;
 }
 
-/** mulberry32: the same sequence of operations on every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('two gateways on one Redis', { skip }, () => {
   test("each sees the other's puts, updates and every kind of purge", async (t) => {
     const keyPrefix = nextPrefix();
     const a = await connect(t, { keyPrefix });
     const b = await connect(t, { keyPrefix });
     const body = Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i));
-    await a.put('shop.com/1', response('v', { body, tags: ['item-1'] }));
+    await a.put('shop.com/1', storedResponse('v', { body, tags: ['item-1'] }));
     const seen = await b.lookup('shop.com/1');
     assert.equal(seen.length, 1);
     assert.ok(seen[0]!.body.equals(body));
@@ -164,20 +137,20 @@ describe('two gateways on one Redis', { skip }, () => {
     await b.update('shop.com/1', 'v', { headers: ['etag', '"2"'], requestTime: 5, responseTime: 6, removeAt: Date.now() + HOUR, tags: ['item-1'] });
     assert.deepEqual((await a.lookup('shop.com/1'))[0]!.headers, ['etag', '"2"']);
 
-    await b.put('shop.com/2', response('v'));
+    await b.put('shop.com/2', storedResponse('v'));
     assert.deepEqual(await a.purgeUri('shop.com/2'), { purged: 1 });
     assert.deepEqual(await b.lookup('shop.com/2'), []);
 
-    await a.put('shop.com/p/1', response('v'));
-    await b.put('shop.com/p/2', response('v'));
+    await a.put('shop.com/p/1', storedResponse('v'));
+    await b.put('shop.com/p/2', storedResponse('v'));
     assert.deepEqual(await b.purgePrefix('shop.com/p/'), { purged: 2 });
     assert.deepEqual(await a.lookup('shop.com/p/1'), []);
 
-    await b.put('shop.com/3', response('v', { tags: ['item-1'] }));
+    await b.put('shop.com/3', storedResponse('v', { tags: ['item-1'] }));
     assert.deepEqual(await b.purgeTag('item-1'), { purged: 2 });
     assert.deepEqual(await a.lookup('shop.com/1'), []);
 
-    await a.put('shop.com/4', response('v'));
+    await a.put('shop.com/4', storedResponse('v'));
     assert.deepEqual(await b.purgeAll(), { purged: 1 });
     assert.deepEqual(await a.lookup('shop.com/4'), []);
     assert.deepEqual(await keysUnder(raw!, keyPrefix), [], 'nothing left behind');
@@ -196,7 +169,7 @@ describe('two gateways on one Redis', { skip }, () => {
       const roll = random();
       const uri = pick(uris);
       const someTags = tags.filter(() => random() < 0.4);
-      if (roll < 0.55) ops.push(store.put(uri, response(pick(['a', 'b', 'c']), { body: Buffer.from(`${uri}#${i}`), tags: someTags })));
+      if (roll < 0.55) ops.push(store.put(uri, storedResponse(pick(['a', 'b', 'c']), { body: Buffer.from(`${uri}#${i}`), tags: someTags })));
       else if (roll < 0.65) ops.push(store.update(uri, pick(['a', 'b', 'c']), { headers: ['x-op', String(i)], requestTime: i, responseTime: i, removeAt: Date.now() + HOUR + i, tags: someTags }));
       else if (roll < 0.75) ops.push(store.lookup(uri));
       else if (roll < 0.83) ops.push(store.purgeUri(uri));
@@ -211,7 +184,7 @@ describe('two gateways on one Redis', { skip }, () => {
     for (let i = 0; i < 300; i++) {
       const uri = pick(uris);
       const someTags = tags.filter(() => random() < 0.4);
-      if (random() < 0.7) writes.push(pick(stores).put(uri, response(pick(['a', 'b', 'c']), { body: Buffer.from(`${uri}#w${i}`), tags: someTags })));
+      if (random() < 0.7) writes.push(pick(stores).put(uri, storedResponse(pick(['a', 'b', 'c']), { body: Buffer.from(`${uri}#w${i}`), tags: someTags })));
       else writes.push(pick(stores).update(uri, pick(['a', 'b', 'c']), { headers: [], requestTime: i, responseTime: i, removeAt: Date.now() + HOUR - i, tags: someTags }));
     }
     await Promise.all(writes);
@@ -234,11 +207,11 @@ describe('expiry and index hygiene', { skip }, () => {
     const store = await connect(t, { keyPrefix: 'hyg1:' });
     const soon = Date.now() + HOUR;
     const later = Date.now() + 2 * HOUR;
-    await store.put('e.com/1', response('a', { removeAt: soon, tags: ['t'] }));
-    await store.put('e.com/1', response('b', { removeAt: later }));
+    await store.put('e.com/1', storedResponse('a', { removeAt: soon, tags: ['t'] }));
+    await store.put('e.com/1', storedResponse('b', { removeAt: later }));
     assert.equal(await raw!.pexpiretime('hyg1:r:e.com/1'), later);
     assert.equal(await raw!.pexpiretime('hyg1:t:t'), soon);
-    await store.put('e.com/1', response('b', { removeAt: soon + 5 }));
+    await store.put('e.com/1', storedResponse('b', { removeAt: soon + 5 }));
     assert.equal(await raw!.pexpiretime('hyg1:r:e.com/1'), soon + 5, 'replacing the longest-lived variant shortens the key');
     await checkConsistent(raw!, 'hyg1:');
   });
@@ -246,20 +219,20 @@ describe('expiry and index hygiene', { skip }, () => {
   test('uris that expired by the gateway clock are swept out of every index by later puts', async (t) => {
     let now = Date.now();
     const store = await connect(t, { keyPrefix: 'hyg2:', now: () => now });
-    for (let i = 0; i < 40; i++) await store.put(`old.com/${i}`, response('v', { removeAt: now + 1000, tags: ['shared', `own-${i}`] }));
+    for (let i = 0; i < 40; i++) await store.put(`old.com/${i}`, storedResponse('v', { removeAt: now + 1000, tags: ['shared', `own-${i}`] }));
     now += 2000;
     // Each put sweeps a bounded number of due uris, so a few puts clear 40.
-    for (let i = 0; i < 4; i++) await store.put(`new.com/${i}`, response('v', { removeAt: now + HOUR, tags: ['shared'] }));
+    for (let i = 0; i < 4; i++) await store.put(`new.com/${i}`, storedResponse('v', { removeAt: now + HOUR, tags: ['shared'] }));
     const stored = await checkConsistent(raw!, 'hyg2:');
     assert.deepEqual([...stored.keys()].sort(), ['new.com/0', 'new.com/1', 'new.com/2', 'new.com/3']);
   });
 
   test('when Redis itself drops an expired resource, the next puts take its index entries away', async (t) => {
     const store = await connect(t, { keyPrefix: 'hyg3:' });
-    await store.put('gone.com/1', response('v', { removeAt: Date.now() + 150, tags: ['t'] }));
+    await store.put('gone.com/1', storedResponse('v', { removeAt: Date.now() + 150, tags: ['t'] }));
     await waitFor(async () => (await raw!.exists('hyg3:r:gone.com/1')) === 0, { what: 'Redis to expire the resource key' });
     assert.equal(await raw!.zscore('hyg3:i:uris', 'gone.com/1'), '0', 'still listed: Redis does not tell us');
-    await store.put('next.com/1', response('v'));
+    await store.put('next.com/1', storedResponse('v'));
     assert.equal(await raw!.zscore('hyg3:i:uris', 'gone.com/1'), null);
     assert.equal(await raw!.zscore('hyg3:i:exp', 'gone.com/1'), null);
     await waitFor(async () => (await raw!.exists('hyg3:t:t')) === 0, { what: 'the tag set to expire with its member' });
@@ -268,25 +241,25 @@ describe('expiry and index hygiene', { skip }, () => {
 
   test('a variant whose tag set was evicted is never returned again, so a purge cannot miss it', async (t) => {
     const store = await connect(t, { keyPrefix: 'hyg4:' });
-    await store.put('ev.com/1', response('a', { tags: ['t1'] }));
-    await store.put('ev.com/1', response('b', { tags: ['t2'] }));
+    await store.put('ev.com/1', storedResponse('a', { tags: ['t1'] }));
+    await store.put('ev.com/1', storedResponse('b', { tags: ['t2'] }));
     await raw!.del('hyg4:t:t1'); // what maxmemory eviction may do
     assert.deepEqual((await store.lookup('ev.com/1')).map((r) => r.variant), ['b']);
     assert.equal(await raw!.hexists('hyg4:r:ev.com/1', 'ma'), 0, 'the unlisted variant is deleted');
-    await store.put('ev.com/1', response('c', { tags: ['t1'] }));
+    await store.put('ev.com/1', storedResponse('c', { tags: ['t1'] }));
     assert.deepEqual((await store.lookup('ev.com/1')).map((r) => r.variant), ['c', 'b'], 'listing the tag again does not bring the old variant back');
     await checkConsistent(raw!, 'hyg4:');
   });
 
   test('when the uri index is lost, every resource reads as a miss and is cleaned up, and new puts work', async (t) => {
     const store = await connect(t, { keyPrefix: 'hyg5:' });
-    await store.put('ix.com/1', response('a'));
-    await store.put('ix.com/2', response('a', { tags: ['t'] }));
+    await store.put('ix.com/1', storedResponse('a'));
+    await store.put('ix.com/2', storedResponse('a', { tags: ['t'] }));
     await raw!.del('hyg5:i:uris');
     assert.deepEqual(await store.lookup('ix.com/1'), []);
     assert.deepEqual(await store.lookup('ix.com/2'), []);
     assert.equal(await raw!.exists('hyg5:r:ix.com/1', 'hyg5:r:ix.com/2', 'hyg5:t:t'), 0);
-    await store.put('ix.com/1', response('b'));
+    await store.put('ix.com/1', storedResponse('b'));
     assert.deepEqual((await store.lookup('ix.com/1')).map((r) => r.variant), ['b']);
     assert.deepEqual(await store.purgePrefix('ix.com/'), { purged: 1 });
     await checkConsistent(raw!, 'hyg5:');
@@ -296,8 +269,8 @@ describe('expiry and index hygiene', { skip }, () => {
 describe('hit path', { skip }, () => {
   test('a lookup is one command to Redis, hit or miss', async (t) => {
     const store = await connect(t);
-    await store.put('hit.com/1', response('a'));
-    await store.put('hit.com/1', response('b'));
+    await store.put('hit.com/1', storedResponse('a'));
+    await store.put('hit.com/1', storedResponse('b'));
     await store.lookup('hit.com/1'); // the first call on a connection may carry the script text
     // ioredis reports every command it sends on this tracing channel.
     const sent: string[] = [];
@@ -322,7 +295,7 @@ describe('bad data under the prefix', { skip }, () => {
     await waitFor(() => logs.lines.length > 0);
     assert.equal(logs.lines.filter((l) => l['msg'] === 'cache store: bad data in Redis treated as a miss').length, 1);
     assert.equal(logs.lines[0]!['uri'], 'x.com/1');
-    await store.put('x.com/1', response('v'));
+    await store.put('x.com/1', storedResponse('v'));
     assert.equal((await store.lookup('x.com/1')).length, 1);
     assert.deepEqual(await store.purgeUri('x.com/1'), { purged: 1 });
   });
@@ -330,10 +303,10 @@ describe('bad data under the prefix', { skip }, () => {
   test('incomplete or corrupt variants are misses and are removed; the good variants of the same uri still answer', async (t) => {
     const logs = captureLogs();
     const store = await connect(t, { keyPrefix: 'bad2:', logger: logs.logger });
-    await store.put('y.com/1', response('good'));
-    await store.put('y.com/1', response('badjson'));
-    await store.put('y.com/1', response('badpack'));
-    await store.put('y.com/1', response('badshape'));
+    await store.put('y.com/1', storedResponse('good'));
+    await store.put('y.com/1', storedResponse('badjson'));
+    await store.put('y.com/1', storedResponse('badpack'));
+    await store.put('y.com/1', storedResponse('badshape'));
     await raw!.hset('bad2:r:y.com/1', 'hbadjson', '{not json', 'xbadpack', '\xc1garbage', 'mbadshape', '[1,2]', 'mhalf', 'only one field');
     const found = await store.lookup('y.com/1');
     assert.deepEqual(found.map((r) => r.variant), ['good']);
@@ -351,14 +324,14 @@ describe('bad data under the prefix', { skip }, () => {
   test('something else in place of an index: misses and dropped puts, never a crash; purgeAll repairs it', async (t) => {
     const logs = captureLogs();
     const store = await connect(t, { keyPrefix: 'bad3:', logger: logs.logger });
-    await store.put('q.com/1', response('v'));
+    await store.put('q.com/1', storedResponse('v'));
     await raw!.del('bad3:i:uris');
     await raw!.set('bad3:i:uris', 'a string');
     assert.deepEqual(await store.lookup('q.com/1'), []);
-    await store.put('q.com/2', response('v'));
+    await store.put('q.com/2', storedResponse('v'));
     assert.deepEqual(await store.lookup('q.com/2'), []);
     await store.purgeAll();
-    await store.put('q.com/3', response('v'));
+    await store.put('q.com/3', storedResponse('v'));
     assert.equal((await store.lookup('q.com/3')).length, 1, 'works again after purgeAll');
     await checkConsistent(raw!, 'bad3:');
     assert.ok(logs.lines.some((l) => l['msg'] === 'cache store: lookup failed; served without the cache'), logs.text());
@@ -416,7 +389,7 @@ describe('password', { skip }, () => {
     t.after(() => store.close());
     const inUrl = await RedisCacheStore.connect({ url: `redis://:hunter2-secret@127.0.0.1:${server.port}`, keyPrefix: 'pw:', maxObjectBytes: 1024, logger: logs.logger });
     t.after(() => inUrl.close());
-    await store.put('pw.com/1', response('v'));
+    await store.put('pw.com/1', storedResponse('v'));
     assert.equal((await inUrl.lookup('pw.com/1')).length, 1);
     await server.kill();
     await waitFor(() => logs.lines.filter((l) => String(l['msg']).includes('lost the connection')).length === 2, { what: 'both stores to log the outage' });
@@ -437,7 +410,7 @@ describe('Redis going away', { skip }, () => {
     const logs = captureLogs();
     const store = await RedisCacheStore.connect({ url: server.url, keyPrefix: 'down:', maxObjectBytes: 1024, logger: logs.logger, commandTimeoutMs: 2000 });
     t.after(() => store.close());
-    await store.put('d.com/1', response('v'));
+    await store.put('d.com/1', storedResponse('v'));
     assert.equal((await store.lookup('d.com/1')).length, 1);
 
     // Lookups in flight when the server dies resolve, as hits or misses.
@@ -447,7 +420,7 @@ describe('Redis going away', { skip }, () => {
 
     const started = Date.now();
     for (let i = 0; i < 50; i++) assert.deepEqual(await store.lookup('d.com/1'), []);
-    await store.put('d.com/2', response('v'));
+    await store.put('d.com/2', storedResponse('v'));
     await store.update('d.com/1', 'v', { headers: [], requestTime: 1, responseTime: 1, removeAt: Date.now() + HOUR, tags: [] });
     assert.ok(Date.now() - started < 1000, `misses do not wait for Redis (took ${Date.now() - started} ms)`);
     for (const purge of [store.purgeUri('d.com/1'), store.purgePrefix('d.com/'), store.purgeTag('t'), store.purgeAll()]) {
@@ -459,7 +432,7 @@ describe('Redis going away', { skip }, () => {
     await server.restart();
     await waitFor(
       async () => {
-        await store.put('d.com/3', response('back'));
+        await store.put('d.com/3', storedResponse('back'));
         return (await store.lookup('d.com/3')).length === 1;
       },
       { timeoutMs: 10_000, intervalMs: 50, what: 'the store to reconnect' },
@@ -474,7 +447,7 @@ describe('Redis going away', { skip }, () => {
     const logs = captureLogs();
     const store = await RedisCacheStore.connect({ url: server.url, keyPrefix: 'hung:', maxObjectBytes: 1024, logger: logs.logger, commandTimeoutMs: 200 });
     t.after(() => store.close());
-    await store.put('h.com/1', response('v'));
+    await store.put('h.com/1', storedResponse('v'));
     server.pause();
     t.after(() => server.resume());
     const started = Date.now();
@@ -494,7 +467,7 @@ describe('Redis going away', { skip }, () => {
     await store.close();
     await waitFor(async () => (await named()) === before - 1, { what: 'the connection to close' });
     assert.deepEqual(await store.lookup('c.com/1'), []);
-    await store.put('c.com/1', response('v'));
+    await store.put('c.com/1', storedResponse('v'));
     await assert.rejects(store.purgeAll(), (err: unknown) => err instanceof RampartError && err.code === 'RAMPART_ERR_CACHE_STORE');
     await store.close();
   });
